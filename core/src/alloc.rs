@@ -1,0 +1,447 @@
+//! The single-block allocator: `__alloc_pages` → `prepare_alloc_pages` → `get_page_from_freelist`
+//! → `rmqueue` (pcp or buddy) → `prep_new_page`, and a slow path that is honest about what it
+//! models: kswapd wake-ups, reserves, direct reclaim from the page cache, drain and retry,
+//! `__GFP_NORETRY`, a bounded `__GFP_NOFAIL`, and failure. Compaction and the OOM killer are not
+//! modelled and say so in the trace.
+
+use crate::gfp::Wmark;
+use crate::gfp::{self, AllocFlags, Gfp};
+use crate::machine::Machine;
+use crate::mem::{MigrateType, Pfn, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
+use crate::pcp::pcp_allowed_order;
+use crate::profile::ReserveFlags;
+use crate::trace::{Args, Event, Func, Loc, Note};
+use crate::why::NoWhy;
+
+/// `MAX_RECLAIM_RETRIES`.
+pub const MAX_RECLAIM_RETRIES: u32 = 16;
+/// How many times the model lets `__GFP_NOFAIL` go round before it stops (the kernel loops
+/// until memory appears, which in a single-threaded model would be forever).
+pub const NOFAIL_ROUNDS: u32 = 4;
+
+/// `struct alloc_context`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocContext {
+    /// The node whose zonelist is used (`preferred_nid`).
+    pub node: usize,
+    /// `__GFP_THISNODE`: the NOFALLBACK zonelist.
+    pub thisnode: bool,
+    pub highest_zoneidx: ZoneType,
+    pub migratetype: MigrateType,
+    /// Position of `preferred_zoneref` in the zonelist; None when no zone is eligible.
+    pub preferred: Option<usize>,
+}
+
+impl Machine {
+    /// The zonelist an allocation context walks.
+    pub fn zonelist(&self, ac: &AllocContext) -> &[usize] {
+        let node = &self.nodes[ac.node];
+        if ac.thisnode {
+            &node.zonelist_nofallback
+        } else {
+            &node.zonelist
+        }
+    }
+
+    /// The zones eligible from a position on: `for_next_zone_zonelist_nodemask()`.
+    pub(crate) fn eligible_zone(&self, ac: &AllocContext, pos: usize) -> Option<(usize, usize)> {
+        let list = self.zonelist(ac);
+        (pos..list.len()).map(|i| (i, list[i])).find(|&(_, z)| self.zones[z].kind <= ac.highest_zoneidx)
+    }
+
+    /// The preferred zone (`ac->preferred_zoneref->zone`).
+    pub(crate) fn preferred_zone(&self, ac: &AllocContext) -> Option<usize> {
+        ac.preferred.map(|p| self.zonelist(ac)[p])
+    }
+
+    /// `prepare_alloc_pages()`: zone limit, zonelist, migratetype and preferred zone from the GFP
+    /// mask. A mask with a bad zone or migratetype combination gives None (the kernel would hit
+    /// a `VM_BUG_ON`; actions check masks before they get here).
+    pub(crate) fn prepare_alloc_pages(&self, gfp: Gfp, preferred_nid: usize) -> Option<AllocContext> {
+        let highest_zoneidx = gfp::gfp_zone(gfp, &mut NoWhy).ok()?;
+        let migratetype = gfp::gfp_migratetype(gfp, &mut NoWhy).ok()?;
+        let mut ac = AllocContext {
+            node: preferred_nid,
+            thisnode: gfp.contains(Gfp::THISNODE),
+            highest_zoneidx,
+            migratetype,
+            preferred: None,
+        };
+        ac.preferred = self.eligible_zone(&ac, 0).map(|(i, _)| i);
+        Some(ac)
+    }
+
+    /// `alloc_flags_nofragment()`: `ALLOC_KSWAPD` from `__GFP_KSWAPD_RECLAIM`, and
+    /// `ALLOC_NOFRAGMENT` when the preferred zone is NORMAL and a DMA32 zone exists below it.
+    fn alloc_flags_nofragment(&self, preferred: Option<usize>, gfp: Gfp) -> AllocFlags {
+        let mut flags =
+            if gfp.contains(Gfp::KSWAPD_RECLAIM) { AllocFlags::KSWAPD } else { AllocFlags::empty() };
+        let Some(z) = preferred else { return flags };
+        let zone = &self.zones[z];
+        if zone.kind != ZoneType::Normal {
+            return flags;
+        }
+        if self.nodes.len() > 1 && self.nodes[zone.node].zones[ZoneType::Dma32.idx()].is_none() {
+            return flags;
+        }
+        flags |= AllocFlags::NOFRAGMENT;
+        flags
+    }
+
+    /// `get_page_from_freelist()`: the first zone from the preferred one on that passes its
+    /// watermark gets the request; `ALLOC_NOFRAGMENT` is dropped before leaving the local node and
+    /// before giving up.
+    pub(crate) fn get_page_from_freelist(
+        &mut self,
+        gfp: Gfp,
+        order: u8,
+        mut alloc_flags: AllocFlags,
+        ac: &AllocContext,
+    ) -> Option<Pfn> {
+        self.trace.emit(Event::Enter {
+            func: Func::GetPageFromFreelist,
+            args: Args {
+                gfp: Some(gfp),
+                order: Some(order),
+                alloc_flags: Some(alloc_flags),
+                ..Args::default()
+            },
+        });
+        let page = 'retry: loop {
+            let no_fallback = alloc_flags.contains(AllocFlags::NOFRAGMENT);
+            let mut pos = ac.preferred.unwrap_or(usize::MAX);
+            while let Some((i, z)) = self.eligible_zone(ac, pos) {
+                pos = i + 1;
+                let preferred = self.preferred_zone(ac).expect("a zone was found, so a preferred one exists");
+                if no_fallback
+                    && self.nodes.len() > 1
+                    && z != preferred
+                    && self.zones[z].node != self.zones[preferred].node
+                {
+                    alloc_flags.remove(AllocFlags::NOFRAGMENT);
+                    continue 'retry;
+                }
+                if !alloc_flags.contains(AllocFlags::NO_WATERMARKS) {
+                    let wmark = alloc_flags.wmark();
+                    let mark = self.zones[z].wmark_pages(wmark);
+                    let check = crate::watermark::zone_watermark_fast(
+                        &self.zones[z],
+                        order,
+                        mark,
+                        ac.highest_zoneidx,
+                        alloc_flags,
+                        gfp,
+                        self.profile,
+                    );
+                    self.trace.emit(Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
+                    if !check.ok {
+                        // node_reclaim() is off by default (vm.zone_reclaim_mode = 0).
+                        continue;
+                    }
+                }
+                if let Some(pfn) = self.rmqueue(preferred, z, order, gfp, alloc_flags, ac.migratetype) {
+                    self.prep_new_page(pfn, order, gfp);
+                    if alloc_flags.contains(AllocFlags::HIGHATOMIC) {
+                        self.reserve_highatomic_pageblock(z, pfn);
+                    }
+                    break 'retry Some(pfn);
+                }
+            }
+            if no_fallback {
+                alloc_flags.remove(AllocFlags::NOFRAGMENT);
+                continue;
+            }
+            break None;
+        };
+        self.trace.emit(Event::Exit { func: Func::GetPageFromFreelist, ret: page.map_or(-1, i64::from) });
+        page
+    }
+
+    /// `rmqueue()`: orders the pcp allows come from the current CPU's pcp list (5.14+: falling
+    /// through to the buddy lists if that fails); the rest from the buddy lists under
+    /// `zone->lock`. A boosted watermark wakes kswapd on the way out.
+    fn rmqueue(
+        &mut self,
+        preferred: usize,
+        z: usize,
+        order: u8,
+        gfp: Gfp,
+        alloc_flags: AllocFlags,
+        mt: MigrateType,
+    ) -> Option<Pfn> {
+        self.trace.emit(Event::Enter {
+            func: Func::Rmqueue,
+            args: Args {
+                zone: Some(z as u16),
+                gfp: Some(gfp),
+                order: Some(order),
+                mt: Some(mt),
+                ..Args::default()
+            },
+        });
+        let mut page = None;
+        let via_pcp = pcp_allowed_order(self.profile, order);
+        if via_pcp {
+            page = self.rmqueue_pcplist(preferred, z, order, mt, alloc_flags);
+        }
+        if page.is_none() && (!via_pcp || self.profile.rmqueue_buddy_fallthrough) {
+            page = self.rmqueue_buddy(preferred, z, order, alloc_flags, mt);
+        }
+        if self.zones[z].boosted_watermark {
+            self.zones[z].boosted_watermark = false;
+            self.trace.emit(Event::Note { note: Note::BoostedWatermarkWake });
+            let zone_idx = self.zones[z].kind;
+            self.wakeup_kswapd(z, zone_idx);
+        }
+        self.trace.emit(Event::Exit { func: Func::Rmqueue, ret: page.map_or(-1, i64::from) });
+        page
+    }
+
+    /// `rmqueue_buddy()`: one block from the buddy lists under `zone->lock` (highatomic first
+    /// for `ALLOC_HIGHATOMIC`, and as a last resort for OOM / non-blocking requests).
+    fn rmqueue_buddy(
+        &mut self,
+        preferred: usize,
+        z: usize,
+        order: u8,
+        alloc_flags: AllocFlags,
+        mt: MigrateType,
+    ) -> Option<Pfn> {
+        self.trace.emit(Event::Enter {
+            func: Func::RmqueueBuddy,
+            args: Args { zone: Some(z as u16), order: Some(order), mt: Some(mt), ..Args::default() },
+        });
+        let irq = self.zone_lock(z);
+        let mut page = None;
+        if alloc_flags.contains(AllocFlags::HIGHATOMIC) {
+            page = self.rmqueue_smallest(z, order, MigrateType::HighAtomic);
+        }
+        if page.is_none() {
+            page = self.rmqueue_inner(z, order, mt, alloc_flags);
+            let last_resort = match self.profile.reserve_flags {
+                ReserveFlags::HarderHigh => AllocFlags::OOM | AllocFlags::HARDER,
+                ReserveFlags::NonBlockMinReserve => AllocFlags::OOM | AllocFlags::NON_BLOCK,
+            };
+            if page.is_none() && alloc_flags.intersects(last_resort) {
+                page = self.rmqueue_smallest(z, order, MigrateType::HighAtomic);
+            }
+        }
+        if let Some(pfn) = page {
+            self.mod_nr_free_pages(z, -(1i64 << order));
+            let from_mt = MigrateType::from_index(self.pages[pfn as usize].pcp_mt as usize);
+            self.hand_to_caller(pfn, order, Loc::Buddy { zone: z as u16, order, mt: from_mt });
+        }
+        self.zone_unlock(z, irq);
+        if page.is_some() {
+            self.count_pgalloc(z, 1 << order);
+            self.zone_statistics(preferred, z, 1);
+        }
+        self.trace.emit(Event::Exit { func: Func::RmqueueBuddy, ret: page.map_or(-1, i64::from) });
+        page
+    }
+
+    /// `prep_new_page()` → `post_alloc_hook()`: refcount, and zeroing when `__GFP_ZERO` or
+    /// `init_on_alloc` asks for it (the cost model charges it; page contents are not modelled).
+    pub(crate) fn prep_new_page(&mut self, pfn: Pfn, order: u8, gfp: Gfp) {
+        if self.trace.on() {
+            let zero = gfp.contains(Gfp::ZERO) || self.config.init_on_alloc;
+            self.trace.emit(Event::Enter {
+                func: Func::PrepNewPage,
+                args: Args { pfn: Some(pfn), order: Some(order), gfp: Some(gfp), ..Args::default() },
+            });
+            self.trace.emit(Event::Exit { func: Func::PrepNewPage, ret: i64::from(zero) });
+        }
+    }
+
+    /// `reserve_highatomic_pageblock()`: set aside the pageblock of a high-order atomic
+    /// allocation, up to 1% of the zone plus a pageblock.
+    fn reserve_highatomic_pageblock(&mut self, z: usize, pfn: Pfn) {
+        let max_managed = self.zones[z].managed_pages / 100 + u64::from(crate::mem::PAGEBLOCK_NR_PAGES);
+        if self.zones[z].nr_reserved_highatomic >= max_managed {
+            return;
+        }
+        let irq = self.zone_lock(z);
+        let mt = self.zones[z].pageblock_migratetype(pfn);
+        if !matches!(mt, MigrateType::HighAtomic | MigrateType::Isolate) {
+            self.zones[z].nr_reserved_highatomic += u64::from(crate::mem::PAGEBLOCK_NR_PAGES);
+            self.set_pageblock_migratetype(z, pfn, MigrateType::HighAtomic);
+            self.move_freepages_block(z, pfn, MigrateType::HighAtomic);
+        }
+        self.zone_unlock(z, irq);
+    }
+
+    /// `unreserve_highatomic_pageblock()`: give a highatomic pageblock back to the requested type.
+    pub(crate) fn unreserve_highatomic_pageblock(&mut self, ac: &AllocContext, force: bool) -> bool {
+        let mut pos = 0;
+        while let Some((i, z)) = self.eligible_zone(ac, pos) {
+            pos = i + 1;
+            if !force && self.zones[z].nr_reserved_highatomic <= u64::from(crate::mem::PAGEBLOCK_NR_PAGES) {
+                continue;
+            }
+            let irq = self.zone_lock(z);
+            for order in 0..crate::mem::NR_PAGE_ORDERS {
+                let pfn = self.zones[z].free_area[order].free_list[MigrateType::HighAtomic.index()].head;
+                if pfn == crate::mem::NIL {
+                    continue;
+                }
+                if self.zones[z].pageblock_migratetype(pfn) == MigrateType::HighAtomic {
+                    let zone = &mut self.zones[z];
+                    zone.nr_reserved_highatomic -=
+                        u64::from(crate::mem::PAGEBLOCK_NR_PAGES).min(zone.nr_reserved_highatomic);
+                }
+                self.set_pageblock_migratetype(z, pfn, ac.migratetype);
+                let (moved, _) = self.move_freepages_block(z, pfn, ac.migratetype);
+                if moved > 0 {
+                    self.zone_unlock(z, irq);
+                    return true;
+                }
+            }
+            self.zone_unlock(z, irq);
+        }
+        false
+    }
+
+    /// `__alloc_pages()`: the fast path at the LOW watermark, then the slow path.
+    pub fn alloc_pages(&mut self, gfp: Gfp, order: u8, preferred_nid: usize) -> Option<Pfn> {
+        self.trace.emit(Event::Enter {
+            func: Func::AllocPages,
+            args: Args { cpu: Some(self.current_cpu), gfp: Some(gfp), order: Some(order), ..Args::default() },
+        });
+        let page = self.alloc_pages_inner(gfp, order, preferred_nid);
+        self.trace.emit(Event::Exit { func: Func::AllocPages, ret: page.map_or(-1, i64::from) });
+        page
+    }
+
+    fn alloc_pages_inner(&mut self, gfp: Gfp, order: u8, preferred_nid: usize) -> Option<Pfn> {
+        let ac = self.prepare_alloc_pages(gfp, preferred_nid)?;
+        let alloc_flags = AllocFlags::WMARK_LOW | self.alloc_flags_nofragment(self.preferred_zone(&ac), gfp);
+        if let Some(pfn) = self.get_page_from_freelist(gfp, order, alloc_flags, &ac) {
+            return Some(pfn);
+        }
+        self.alloc_pages_slowpath(gfp, order, &ac)
+    }
+
+    /// `__alloc_pages_slowpath()`, as far as pageflow models it.
+    fn alloc_pages_slowpath(&mut self, gfp: Gfp, order: u8, ac: &AllocContext) -> Option<Pfn> {
+        self.trace.emit(Event::Enter {
+            func: Func::AllocPagesSlowpath,
+            args: Args { gfp: Some(gfp), order: Some(order), ..Args::default() },
+        });
+        let page = self.slowpath_rounds(gfp, order, ac);
+        if page.is_none() {
+            self.vm.alloc_failures += 1;
+            self.trace.emit(Event::Note { note: Note::AllocFailure });
+        }
+        self.trace.emit(Event::Exit { func: Func::AllocPagesSlowpath, ret: page.map_or(-1, i64::from) });
+        page
+    }
+
+    fn slowpath_rounds(&mut self, gfp: Gfp, order: u8, ac: &AllocContext) -> Option<Pfn> {
+        let can_direct_reclaim = gfp.contains(Gfp::DIRECT_RECLAIM);
+        let costly_order = order > PAGE_ALLOC_COSTLY_ORDER;
+        let ctx = self.task;
+        let mut alloc_flags = gfp::gfp_to_alloc_flags(gfp, order, self.profile, &ctx, &mut NoWhy);
+        ac.preferred?;
+        if alloc_flags.contains(AllocFlags::KSWAPD) {
+            self.wake_all_kswapds(ac);
+        }
+        if let Some(pfn) = self.get_page_from_freelist(gfp, order, alloc_flags, ac) {
+            return Some(pfn);
+        }
+        if can_direct_reclaim && (costly_order || (order > 0 && ac.migratetype != MigrateType::Movable)) {
+            self.trace.emit(Event::Note { note: Note::CompactionSkipped });
+        }
+        let mut no_progress_loops = 0;
+        let mut nofail_rounds = 0;
+        loop {
+            if alloc_flags.contains(AllocFlags::KSWAPD) {
+                self.wake_all_kswapds(ac);
+            }
+            let reserve_flags = gfp::__gfp_pfmemalloc_flags(gfp, &ctx, &mut NoWhy);
+            if !reserve_flags.is_empty() {
+                alloc_flags = reserve_flags | (alloc_flags & AllocFlags::KSWAPD);
+            }
+            if let Some(pfn) = self.get_page_from_freelist(gfp, order, alloc_flags, ac) {
+                return Some(pfn);
+            }
+            let mut retry = false;
+            if can_direct_reclaim && !ctx.pf_memalloc {
+                let (page, progress) = self.alloc_pages_direct_reclaim(gfp, order, alloc_flags, ac);
+                if page.is_some() {
+                    return page;
+                }
+                retry = !gfp.contains(Gfp::NORETRY)
+                    && !(costly_order && !gfp.contains(Gfp::RETRY_MAYFAIL))
+                    && self.should_reclaim_retry(order, ac, alloc_flags, progress, &mut no_progress_loops);
+                if !retry && !gfp.contains(Gfp::NORETRY) && !costly_order {
+                    self.trace.emit(Event::Note { note: Note::OomNotModelled });
+                }
+            }
+            if retry {
+                continue;
+            }
+            // nopage:
+            if !gfp.contains(Gfp::NOFAIL) || !can_direct_reclaim {
+                return None;
+            }
+            let fallback = match self.profile.reserve_flags {
+                ReserveFlags::HarderHigh => AllocFlags::HARDER,
+                ReserveFlags::NonBlockMinReserve => AllocFlags::MIN_RESERVE,
+            };
+            // __alloc_pages_cpuset_fallback(): cpusets are not modelled, so one attempt.
+            if let Some(pfn) = self.get_page_from_freelist(gfp, order, fallback, ac) {
+                return Some(pfn);
+            }
+            nofail_rounds += 1;
+            if nofail_rounds >= NOFAIL_ROUNDS {
+                self.trace.emit(Event::Note { note: Note::NofailBounded });
+                return None;
+            }
+        }
+    }
+
+    /// `should_reclaim_retry()`: retry while reclaim makes progress, up to
+    /// `MAX_RECLAIM_RETRIES` rounds without it, and only while some zone could meet its min
+    /// watermark if everything reclaimable were reclaimed.
+    fn should_reclaim_retry(
+        &mut self,
+        order: u8,
+        ac: &AllocContext,
+        alloc_flags: AllocFlags,
+        progress: bool,
+        no_progress_loops: &mut u32,
+    ) -> bool {
+        if progress && order <= PAGE_ALLOC_COSTLY_ORDER {
+            *no_progress_loops = 0;
+        } else {
+            *no_progress_loops += 1;
+        }
+        let mut ret = false;
+        if *no_progress_loops <= MAX_RECLAIM_RETRIES {
+            let mut pos = 0;
+            while let Some((i, z)) = self.eligible_zone(ac, pos) {
+                pos = i + 1;
+                let available = self.zone_reclaimable_pages(z) as i64 + self.zones[z].nr_free_pages;
+                let zone = &self.zones[z];
+                let min = zone.wmark_pages(Wmark::Min);
+                let check = crate::watermark::zone_watermark_ok(
+                    zone,
+                    order,
+                    min,
+                    ac.highest_zoneidx,
+                    alloc_flags,
+                    available,
+                    self.profile,
+                );
+                if check.ok {
+                    ret = true;
+                    break;
+                }
+            }
+        }
+        if !ret {
+            return self.unreserve_highatomic_pageblock(ac, true);
+        }
+        ret
+    }
+}

@@ -1,0 +1,341 @@
+//! The simulated machine: page frames, zones, nodes and their zonelists, CPUs, and the callers
+//! that hold pages. Built the way the kernel boots: every pageblock starts MOVABLE, memblock frees
+//! the managed pages to the buddy lists in ascending order (`__free_pages_core`, to the tail),
+//! then `init_per_zone_wmark_min()` sets watermarks, `lowmem_reserve` and the pcp sizes.
+
+use serde::Serialize;
+
+use crate::config::{ConfigError, MachineConfig};
+use crate::gfp::TaskContext;
+use crate::gfp::Wmark;
+use crate::mem::{
+    List, MigrateType, Page, PageState, Pfn, ZoneType, MAX_NR_ZONES, MAX_PAGE_ORDER, NIL, PAGE_SHIFT,
+};
+use crate::mem::{PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER};
+use crate::profile::Profile;
+use crate::trace::{Counter, Event, Trace, TraceMode};
+use crate::watermark::{self, PcpSizingInput};
+use crate::zone::{FreeArea, PerCpuPages, Zone, ZoneEvents};
+
+/// `struct pglist_data`, reduced.
+#[derive(Clone, Debug, Serialize)]
+pub struct Node {
+    pub id: usize,
+    /// Zone ids of this node by zone type.
+    pub zones: [Option<usize>; MAX_NR_ZONES],
+    /// `ZONELIST_FALLBACK`: this node's zones high to low, then the other nodes' by distance.
+    pub zonelist: Vec<usize>,
+    /// `ZONELIST_NOFALLBACK` (`__GFP_THISNODE`): this node's zones only.
+    pub zonelist_nofallback: Vec<usize>,
+    pub cpus: Vec<u16>,
+    /// kswapd has been woken and will run when the current action ends.
+    pub kswapd_pending: bool,
+}
+
+/// Node-wide and global event counters of `/proc/vmstat`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VmEvents {
+    pub pgfree: u64,
+    pub pgsteal_kswapd: u64,
+    pub pgsteal_direct: u64,
+    pub allocstall: u64,
+    pub kswapd_wakeups: u64,
+    pub alloc_failures: u64,
+}
+
+/// What a holder keeps its pages in.
+#[derive(Clone, Debug, Serialize)]
+pub enum Slots {
+    /// A `struct list_head` of blocks, threaded through the pages' `lru`.
+    List(List),
+    /// A `struct page **` array: `NIL` is a NULL slot.
+    Array(Vec<Pfn>),
+}
+
+/// A caller that holds allocated pages: a driver's list, sunrpc's `rq_pages`, the page cache.
+#[derive(Clone, Debug, Serialize)]
+pub struct Holder {
+    pub name: String,
+    pub slots: Slots,
+}
+
+/// The page cache pool that reclaim takes pages from (owner id 0).
+pub const PAGE_CACHE: u32 = 0;
+
+/// The whole simulated machine.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    pub profile: &'static Profile,
+    pub config: MachineConfig,
+    pub pages: Vec<Page>,
+    pub zones: Vec<Zone>,
+    pub nodes: Vec<Node>,
+    /// The node of each CPU (`cpu_to_node`).
+    pub cpu_node: Vec<u16>,
+    pub min_free_kbytes: u64,
+    pub vm: VmEvents,
+    pub holders: Vec<Holder>,
+    pub trace: Trace,
+    /// The CPU the simulated task runs on (`smp_processor_id()`); one CPU runs at a time.
+    pub current_cpu: u16,
+    /// IRQs are disabled on the current CPU.
+    pub irqs_disabled: bool,
+    /// The context the simulated task allocates from.
+    pub task: TaskContext,
+    /// The holder that receives the pages of the call in progress.
+    pub caller: u32,
+    /// The array slot being filled, for bulk array calls (shown in `Move` events).
+    pub caller_slot: Option<u32>,
+}
+
+impl Machine {
+    /// Boot a machine.
+    pub fn new(
+        config: &MachineConfig,
+        profile: &'static Profile,
+        mode: TraceMode,
+    ) -> Result<Machine, ConfigError> {
+        config.validate()?;
+        let total = config.total_pages() as usize;
+        let nr_cpus = config.cpus as usize;
+        let nr_nodes = config.nodes.len();
+        let cpu_node: Vec<u16> = (0..nr_cpus).map(|c| (c * nr_nodes / nr_cpus) as u16).collect();
+        let mut m = Machine {
+            profile,
+            config: config.clone(),
+            pages: vec![Page::RESERVED; total],
+            zones: Vec::new(),
+            nodes: Vec::new(),
+            cpu_node,
+            min_free_kbytes: 0,
+            vm: VmEvents::default(),
+            holders: vec![Holder { name: "page cache".into(), slots: Slots::List(List::EMPTY) }],
+            trace: Trace::new(TraceMode::Off),
+            current_cpu: 0,
+            irqs_disabled: false,
+            task: TaskContext::default(),
+            caller: PAGE_CACHE,
+            caller_slot: None,
+        };
+        let mut pfn: Pfn = 0;
+        for (n, node_cfg) in config.nodes.iter().enumerate() {
+            let mut node = Node {
+                id: n,
+                zones: [None; MAX_NR_ZONES],
+                zonelist: Vec::new(),
+                zonelist_nofallback: Vec::new(),
+                cpus: (0..nr_cpus as u16).filter(|&c| m.cpu_node[c as usize] as usize == n).collect(),
+                kswapd_pending: false,
+            };
+            for zc in &node_cfg.zones {
+                let spanned = (zc.mib << (20 - PAGE_SHIFT)) as u32;
+                let id = m.zones.len();
+                node.zones[zc.kind_idx()] = Some(id);
+                m.zones.push(Zone {
+                    id,
+                    node: n,
+                    kind: zc.zone,
+                    start_pfn: pfn,
+                    spanned_pages: spanned,
+                    managed_pages: u64::from(spanned - zc.reserved_pages),
+                    free_area: std::array::from_fn(|_| FreeArea::default()),
+                    watermark: [0; 4],
+                    watermark_boost: 0,
+                    lowmem_reserve: [0; MAX_NR_ZONES],
+                    nr_reserved_highatomic: 0,
+                    nr_free_pages: 0,
+                    pageset_batch: 0,
+                    pageset_high: 0,
+                    boosted_watermark: false,
+                    reclaim_active: false,
+                    nr_file_pages: 0,
+                    pcp: vec![
+                        PerCpuPages {
+                            count: 0,
+                            high: 0,
+                            batch: 1,
+                            free_factor: 0,
+                            lists: vec![List::EMPTY; profile.nr_pcp_lists()],
+                            locked: false,
+                        };
+                        nr_cpus
+                    ],
+                    events: ZoneEvents::default(),
+                    pageblock_mt: vec![MigrateType::Movable; spanned.div_ceil(PAGEBLOCK_NR_PAGES) as usize],
+                });
+                pfn += spanned;
+            }
+            m.nodes.push(node);
+        }
+        m.build_zonelists();
+        m.free_boot_memory(config);
+        m.init_per_zone_wmark_min();
+        m.trace = Trace::new(mode);
+        Ok(m)
+    }
+
+    /// `build_zonelists()`: local zones from the highest type down, then each other node in turn
+    /// (uniform distances: the next node first, wrapping around).
+    fn build_zonelists(&mut self) {
+        let nr = self.nodes.len();
+        for n in 0..nr {
+            let local: Vec<usize> = self.nodes[n].zones.iter().rev().flatten().copied().collect();
+            let mut list = local.clone();
+            for k in 1..nr {
+                list.extend(self.nodes[(n + k) % nr].zones.iter().rev().flatten().copied());
+            }
+            self.nodes[n].zonelist = list;
+            self.nodes[n].zonelist_nofallback = local;
+        }
+    }
+
+    /// `memblock_free_all()`: each zone's managed range goes to the buddy lists in the largest
+    /// aligned blocks, lowest pfn first, each to the tail of its free list (`FPI_TO_TAIL`).
+    fn free_boot_memory(&mut self, config: &MachineConfig) {
+        let reserved: Vec<u32> =
+            config.nodes.iter().flat_map(|n| n.zones.iter().map(|z| z.reserved_pages)).collect();
+        for z in 0..self.zones.len() {
+            let end = self.zones[z].end_pfn();
+            let mut pfn = self.zones[z].start_pfn + reserved[z];
+            while pfn < end {
+                let mut order = (pfn.trailing_zeros() as u8).min(MAX_PAGE_ORDER);
+                while pfn + (1 << order) > end {
+                    order -= 1;
+                }
+                for p in pfn..pfn + (1 << order) {
+                    self.pages[p as usize].state = PageState::Tail;
+                }
+                self.free_one_page_locked(z, pfn, order, MigrateType::Movable, true);
+                pfn += 1 << order;
+            }
+        }
+    }
+
+    /// `init_per_zone_wmark_min()`: `min_free_kbytes`, watermarks, `lowmem_reserve`, then
+    /// `zone_pcp_update()` for every zone.
+    fn init_per_zone_wmark_min(&mut self) {
+        // nr_free_buffer_pages() at boot: managed pages of the zones GFP_USER may use, all nodes.
+        let buffer_pages: u64 =
+            self.zones.iter().filter(|z| z.kind <= ZoneType::Normal).map(|z| z.managed_pages).sum();
+        self.min_free_kbytes =
+            self.config.min_free_kbytes.unwrap_or_else(|| watermark::calculate_min_free_kbytes(buffer_pages));
+        let managed: Vec<u64> = self.zones.iter().map(|z| z.managed_pages).collect();
+        for (zone, w) in
+            self.zones.iter_mut().zip(watermark::setup_per_zone_wmarks(self.min_free_kbytes, &managed))
+        {
+            zone.watermark = w;
+        }
+        for node in &self.nodes {
+            let mut node_managed = [0u64; MAX_NR_ZONES];
+            for (t, id) in node.zones.iter().enumerate() {
+                node_managed[t] = id.map_or(0, |id| self.zones[id].managed_pages);
+            }
+            let reserve = watermark::setup_per_zone_lowmem_reserve(&node_managed);
+            for (t, id) in node.zones.iter().enumerate() {
+                if let Some(id) = *id {
+                    self.zones[id].lowmem_reserve = reserve[t];
+                }
+            }
+        }
+        for z in 0..self.zones.len() {
+            self.zone_pcp_update(z);
+        }
+    }
+
+    /// `zone_pcp_update()` → `zone_set_pageset_high_and_batch()`, then the user's overrides.
+    pub fn zone_pcp_update(&mut self, z: usize) {
+        let zone = &self.zones[z];
+        let sizing = watermark::pcp_sizing(
+            self.profile,
+            PcpSizingInput {
+                managed: zone.managed_pages,
+                low_wmark: zone.wmark_pages(Wmark::Low),
+                node_cpus: self.nodes[zone.node].cpus.len() as u32,
+                online_cpus: self.config.cpus,
+                fraction: self.config.percpu_pagelist_fraction,
+            },
+        );
+        let batch = self.config.pcp_batch.unwrap_or(sizing.batch);
+        let high = self.config.pcp_high.unwrap_or(sizing.high);
+        let zone = &mut self.zones[z];
+        zone.pageset_batch = batch;
+        zone.pageset_high = high;
+        for pcp in &mut zone.pcp {
+            pcp.batch = batch;
+            pcp.high = high;
+        }
+    }
+
+    /// Zone id of a pfn (`page_zone`), or None for a pfn outside every zone.
+    pub fn pfn_zone(&self, pfn: Pfn) -> Option<usize> {
+        // Zones are laid out in ascending pfn order.
+        let i = self.zones.partition_point(|z| z.start_pfn <= pfn);
+        (i > 0 && self.zones[i - 1].contains(pfn)).then(|| i - 1)
+    }
+
+    /// The node a CPU belongs to (`cpu_to_node`).
+    pub fn cpu_to_node(&self, cpu: u16) -> usize {
+        self.cpu_node[cpu as usize] as usize
+    }
+
+    /// Change `NR_FREE_PAGES` of a zone (`__mod_zone_page_state`).
+    #[inline]
+    pub fn mod_nr_free_pages(&mut self, z: usize, delta: i64) {
+        let zone = &mut self.zones[z];
+        zone.nr_free_pages += delta;
+        let value = zone.nr_free_pages;
+        self.trace.emit(Event::Counter {
+            counter: Counter::NrFreePages,
+            zone: Some(z as u16),
+            cpu: None,
+            delta,
+            value,
+        });
+    }
+
+    /// Pages the page cache pool holds (reclaimable memory).
+    pub fn page_cache_pages(&self) -> u32 {
+        match &self.holders[PAGE_CACHE as usize].slots {
+            Slots::List(l) => l.len,
+            Slots::Array(_) => unreachable!("the page cache is a list"),
+        }
+    }
+
+    /// The pageblock a pfn is in, as its first pfn.
+    pub fn pageblock_start(pfn: Pfn) -> Pfn {
+        pfn & !((1 << PAGEBLOCK_ORDER) - 1)
+    }
+
+    /// Free pages of a zone's buddy lists as the sum the kernel would print in `/proc/buddyinfo`.
+    pub fn buddyinfo(&self, z: usize) -> [u64; crate::mem::NR_PAGE_ORDERS] {
+        std::array::from_fn(|o| self.zones[z].free_area[o].nr_free)
+    }
+
+    /// Index of the holder with this name, creating a list holder if it does not exist.
+    pub fn holder_id(&mut self, name: &str) -> u32 {
+        if let Some(i) = self.holders.iter().position(|h| h.name == name) {
+            return i as u32;
+        }
+        self.holders.push(Holder { name: name.into(), slots: Slots::List(List::EMPTY) });
+        (self.holders.len() - 1) as u32
+    }
+
+    /// An array holder of `len` slots (created, or resized keeping its pages).
+    pub fn array_holder(&mut self, name: &str, len: usize) -> u32 {
+        let id = self.holder_id(name);
+        let h = &mut self.holders[id as usize];
+        match &mut h.slots {
+            Slots::Array(a) if a.len() >= len => {}
+            Slots::Array(a) => a.resize(len, NIL),
+            Slots::List(l) if l.is_empty() => h.slots = Slots::Array(vec![NIL; len]),
+            Slots::List(_) => {}
+        }
+        id
+    }
+}
+
+impl crate::config::ZoneConfig {
+    fn kind_idx(&self) -> usize {
+        self.zone.idx()
+    }
+}

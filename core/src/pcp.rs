@@ -1,0 +1,471 @@
+//! Per-CPU pagesets: `__rmqueue_pcplist` with its `rmqueue_bulk` refills, `rmqueue_pcplist`,
+//! `free_unref_page` / `free_unref_page_commit` with the `high` / `batch` rules,
+//! `free_pcppages_bulk`, and the drains.
+
+use crate::gfp::AllocFlags;
+use crate::machine::Machine;
+use crate::mem::{MigrateType, PageState, Pfn, MIGRATE_PCPTYPES, PAGEBLOCK_ORDER, PAGE_ALLOC_COSTLY_ORDER};
+use crate::profile::{PcpFreeOrder, PcpHighRule, PcpLists, PcpLocking, Profile};
+use crate::trace::{Args, Counter, Event, Func, Loc, LockId};
+
+/// `order_to_pindex()`: orders 0–3 by migratetype, then the THP list(s).
+pub fn order_to_pindex(profile: &Profile, mt: MigrateType, order: u8) -> usize {
+    let mt = mt.index();
+    match profile.pcp_lists {
+        PcpLists::ByMigratetype => mt,
+        _ if order <= PAGE_ALLOC_COSTLY_ORDER => MIGRATE_PCPTYPES * order as usize + mt,
+        PcpLists::ByOrderThpPerType => MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER as usize + 1) + mt,
+        PcpLists::ByOrderThpMovableSplit => {
+            MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER as usize + 1)
+                + usize::from(mt == MigrateType::Movable.index())
+        }
+    }
+}
+
+/// `pindex_to_order()`.
+pub fn pindex_to_order(profile: &Profile, pindex: usize) -> u8 {
+    match profile.pcp_lists {
+        PcpLists::ByMigratetype => 0,
+        _ if pindex < MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER as usize + 1) => {
+            (pindex / MIGRATE_PCPTYPES) as u8
+        }
+        _ => PAGEBLOCK_ORDER,
+    }
+}
+
+/// `pcp_allowed_order()`: orders that may use the pcp lists in this era.
+pub fn pcp_allowed_order(profile: &Profile, order: u8) -> bool {
+    match profile.pcp_lists {
+        PcpLists::ByMigratetype => order == 0,
+        _ => order <= PAGE_ALLOC_COSTLY_ORDER || order == PAGEBLOCK_ORDER,
+    }
+}
+
+impl Machine {
+    /// Enter a pcp section in this era's form: `local_irq_save` (≤5.13), `local_lock_irqsave`
+    /// (5.14–5.19), `pcp_spin_trylock_irqsave` (6.0–6.1) or `pcp_spin_trylock` (6.2+). The model
+    /// runs one CPU at a time, so the trylock always succeeds.
+    pub(crate) fn pcp_lock(&mut self, z: usize, cpu: u16) {
+        let locking = self.profile.pcp_locking;
+        if locking.disables_irqs() {
+            self.irq_disable();
+        }
+        if locking != PcpLocking::IrqSave {
+            self.trace.emit(Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: true });
+        }
+        let pcp = &mut self.zones[z].pcp[cpu as usize];
+        debug_assert!(!pcp.locked, "pcp lock of zone {z} cpu {cpu} taken twice");
+        pcp.locked = true;
+    }
+
+    pub(crate) fn pcp_unlock(&mut self, z: usize, cpu: u16) {
+        self.zones[z].pcp[cpu as usize].locked = false;
+        let locking = self.profile.pcp_locking;
+        if locking != PcpLocking::IrqSave {
+            self.trace.emit(Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: false });
+        }
+        if locking.disables_irqs() {
+            self.irq_enable();
+        }
+    }
+
+    /// Change a pcp's `count` with an event.
+    #[inline]
+    fn mod_pcp_count(&mut self, z: usize, cpu: u16, delta: i64) {
+        let pcp = &mut self.zones[z].pcp[cpu as usize];
+        pcp.count = (i64::from(pcp.count) + delta) as u32;
+        let value = i64::from(pcp.count);
+        self.trace.emit(Event::Counter {
+            counter: Counter::PcpCount,
+            zone: Some(z as u16),
+            cpu: Some(cpu),
+            delta,
+            value,
+        });
+    }
+
+    /// `__rmqueue_pcplist()`: take the first block of a pcp list, refilling it from the buddy
+    /// lists with `rmqueue_bulk()` whenever it is empty. The block goes to the current caller.
+    pub(crate) fn rmqueue_pcplist_locked(
+        &mut self,
+        z: usize,
+        cpu: u16,
+        order: u8,
+        mt: MigrateType,
+        alloc_flags: AllocFlags,
+        pindex: usize,
+    ) -> Option<Pfn> {
+        if self.zones[z].pcp[cpu as usize].lists[pindex].is_empty() {
+            let mut batch = self.zones[z].pcp[cpu as usize].batch;
+            if batch > 1 {
+                batch = (batch >> order).max(2);
+            }
+            let alloced = self.rmqueue_bulk(z, cpu, order, batch, pindex, mt, alloc_flags);
+            self.mod_pcp_count(z, cpu, i64::from(alloced) << order);
+            if self.zones[z].pcp[cpu as usize].lists[pindex].is_empty() {
+                return None;
+            }
+        }
+        let pfn = self.zones[z].pcp[cpu as usize].lists[pindex].head;
+        self.zones[z].pcp[cpu as usize].lists[pindex].del(&mut self.pages, pfn);
+        self.mod_pcp_count(z, cpu, -(1i64 << order));
+        self.hand_to_caller(pfn, order, Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 });
+        Some(pfn)
+    }
+
+    /// The block now belongs to the current caller (and its array slot, for bulk array calls).
+    #[inline]
+    pub(crate) fn hand_to_caller(&mut self, pfn: Pfn, order: u8, from: Loc) {
+        let (owner, slot) = (self.caller, self.caller_slot);
+        let page = &mut self.pages[pfn as usize];
+        page.state = PageState::Allocated;
+        page.order = order;
+        page.owner = owner;
+        self.trace.emit(Event::Move { pfn, order, from, to: Loc::Caller { owner, slot } });
+    }
+
+    /// `rmqueue_pcplist()`: one block from the current CPU's pcp list under the pcp lock, then
+    /// `PGALLOC` and `zone_statistics()`.
+    pub(crate) fn rmqueue_pcplist(
+        &mut self,
+        preferred: usize,
+        z: usize,
+        order: u8,
+        mt: MigrateType,
+        alloc_flags: AllocFlags,
+    ) -> Option<Pfn> {
+        let cpu = self.current_cpu;
+        self.trace.emit(Event::Enter {
+            func: Func::RmqueuePcplist,
+            args: Args {
+                cpu: Some(cpu),
+                zone: Some(z as u16),
+                order: Some(order),
+                mt: Some(mt),
+                ..Args::default()
+            },
+        });
+        self.pcp_lock(z, cpu);
+        if self.profile.pcp_free_factor {
+            self.zones[z].pcp[cpu as usize].free_factor >>= 1;
+        }
+        let pindex = order_to_pindex(self.profile, mt, order);
+        let page = self.rmqueue_pcplist_locked(z, cpu, order, mt, alloc_flags, pindex);
+        self.pcp_unlock(z, cpu);
+        if page.is_some() {
+            self.count_pgalloc(z, 1 << order);
+            self.zone_statistics(preferred, z, 1);
+        }
+        self.trace.emit(Event::Exit { func: Func::RmqueuePcplist, ret: page.map_or(-1, i64::from) });
+        page
+    }
+
+    /// `__count_zid_vm_events(PGALLOC, ...)`.
+    pub(crate) fn count_pgalloc(&mut self, z: usize, n: u64) {
+        let zone = &mut self.zones[z];
+        zone.events.pgalloc += n;
+        let value = zone.events.pgalloc as i64;
+        self.trace.emit(Event::Counter {
+            counter: Counter::Pgalloc,
+            zone: Some(z as u16),
+            cpu: None,
+            delta: n as i64,
+            value,
+        });
+    }
+
+    /// `zone_statistics()`: NUMA_HIT or MISS/FOREIGN, and LOCAL or OTHER against the running CPU.
+    pub(crate) fn zone_statistics(&mut self, preferred: usize, z: usize, n: u64) {
+        let node = self.zones[z].node;
+        let local = node == self.cpu_to_node(self.current_cpu);
+        let bump = |m: &mut Machine, zone: usize, counter: Counter| {
+            let ev = &mut m.zones[zone].events;
+            let slot = match counter {
+                Counter::NumaHit => &mut ev.numa_hit,
+                Counter::NumaMiss => &mut ev.numa_miss,
+                Counter::NumaForeign => &mut ev.numa_foreign,
+                Counter::NumaLocal => &mut ev.numa_local,
+                _ => &mut ev.numa_other,
+            };
+            *slot += n;
+            let value = *slot as i64;
+            m.trace.emit(Event::Counter {
+                counter,
+                zone: Some(zone as u16),
+                cpu: None,
+                delta: n as i64,
+                value,
+            });
+        };
+        if node == self.zones[preferred].node {
+            bump(self, z, Counter::NumaHit);
+        } else {
+            bump(self, z, Counter::NumaMiss);
+            bump(self, preferred, Counter::NumaForeign);
+        }
+        bump(self, z, if local { Counter::NumaLocal } else { Counter::NumaOther });
+    }
+
+    /// `free_unref_page()`: a block the caller no longer holds goes to the current CPU's pcp list,
+    /// or straight to the buddy lists if its pageblock is isolated.
+    pub(crate) fn free_unref_page(&mut self, pfn: Pfn, order: u8) {
+        let cpu = self.current_cpu;
+        let z = self.pfn_zone(pfn).expect("freed pages were checked to be in a zone");
+        self.trace.emit(Event::Enter {
+            func: Func::FreeUnrefPage,
+            args: Args {
+                cpu: Some(cpu),
+                zone: Some(z as u16),
+                pfn: Some(pfn),
+                order: Some(order),
+                ..Args::default()
+            },
+        });
+        // free_unref_page_prepare(): the pcp migratetype cache takes the pageblock's type.
+        let mt = self.zones[z].pageblock_migratetype(pfn);
+        self.pages[pfn as usize].pcp_mt = mt as u8;
+        if mt == MigrateType::Isolate {
+            self.free_one_page_locked(z, pfn, order, mt, false);
+        } else {
+            let pcp_mt = if mt.index() >= MIGRATE_PCPTYPES { MigrateType::Movable } else { mt };
+            self.pcp_lock(z, cpu);
+            self.free_unref_page_commit(z, cpu, pfn, pcp_mt, order);
+            self.pcp_unlock(z, cpu);
+        }
+        self.trace.emit(Event::Exit { func: Func::FreeUnrefPage, ret: 0 });
+    }
+
+    /// `free_unref_page_commit()`: add to the head of the pcp list (hot), then free a batch to the
+    /// buddy lists if `count` reached `high`.
+    fn free_unref_page_commit(&mut self, z: usize, cpu: u16, pfn: Pfn, mt: MigrateType, order: u8) {
+        self.count_pgfree(1 << order);
+        let pindex = order_to_pindex(self.profile, mt, order);
+        let from = Loc::Caller { owner: self.pages[pfn as usize].owner, slot: None };
+        let page = &mut self.pages[pfn as usize];
+        page.state = PageState::Pcp;
+        page.order = order;
+        page.owner = u32::from(cpu);
+        page.list = pindex as u8;
+        self.zones[z].pcp[cpu as usize].lists[pindex].add(&mut self.pages, pfn);
+        self.trace.emit(Event::Move {
+            pfn,
+            order,
+            from,
+            to: Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 },
+        });
+        self.mod_pcp_count(z, cpu, 1 << order);
+        let pcp = &self.zones[z].pcp[cpu as usize];
+        let (count, batch) = (pcp.count, pcp.batch);
+        match self.profile.pcp_high {
+            PcpHighRule::SixTimesBatch => {
+                if count >= pcp.high {
+                    self.free_pcppages_bulk(z, cpu, batch, pindex);
+                }
+            }
+            PcpHighRule::LowWatermarkSplit => {
+                let free_high = pcp.free_factor > 0 && order > 0 && order <= PAGE_ALLOC_COSTLY_ORDER;
+                let high = self.nr_pcp_high(z, cpu, free_high);
+                if count >= high {
+                    let n = self.nr_pcp_free(z, cpu, high, batch, free_high);
+                    self.free_pcppages_bulk(z, cpu, n, pindex);
+                }
+            }
+        }
+    }
+
+    /// `__count_vm_events(PGFREE, ...)`.
+    fn count_pgfree(&mut self, n: u64) {
+        self.vm.pgfree += n;
+        let value = self.vm.pgfree as i64;
+        self.trace.emit(Event::Counter {
+            counter: Counter::Pgfree,
+            zone: None,
+            cpu: None,
+            delta: n as i64,
+            value,
+        });
+    }
+
+    /// `nr_pcp_high()` (5.14–6.6): 0 when freeing high-order pages in a batch, at most four
+    /// batches while the node is under reclaim, else `pcp->high`.
+    fn nr_pcp_high(&self, z: usize, cpu: u16, free_high: bool) -> u32 {
+        let zone = &self.zones[z];
+        let pcp = &zone.pcp[cpu as usize];
+        if pcp.high == 0 || free_high {
+            0
+        } else if zone.reclaim_active {
+            (pcp.batch << 2).min(pcp.high)
+        } else {
+            pcp.high
+        }
+    }
+
+    /// `nr_pcp_free()` (5.14–6.6): free more each time frees follow frees (`free_factor`),
+    /// keeping at least a batch on the list.
+    fn nr_pcp_free(&mut self, z: usize, cpu: u16, high: u32, batch: u32, free_high: bool) -> u32 {
+        let pcp = &mut self.zones[z].pcp[cpu as usize];
+        if free_high {
+            return pcp.count;
+        }
+        if high < batch {
+            return 1;
+        }
+        let (min_nr, max_nr) = (batch, high - batch);
+        let scaled = batch.checked_shl(u32::from(pcp.free_factor)).filter(|b| b >> pcp.free_factor == batch);
+        let scaled = scaled.unwrap_or(u32::MAX);
+        if scaled < max_nr {
+            pcp.free_factor += 1;
+        }
+        scaled.clamp(min_nr, max_nr.max(min_nr))
+    }
+
+    /// `free_pcppages_bulk()`: under `zone->lock`, return `count` base pages from the tails
+    /// (coldest ends) of the pcp lists to the buddy lists.
+    pub(crate) fn free_pcppages_bulk(&mut self, z: usize, cpu: u16, count: u32, pindex: usize) {
+        let count = count.min(self.zones[z].pcp[cpu as usize].count);
+        self.trace.emit(Event::Enter {
+            func: Func::FreePcppagesBulk,
+            args: Args { cpu: Some(cpu), zone: Some(z as u16), nr: Some(count), ..Args::default() },
+        });
+        let irq = self.zone_lock(z);
+        let nr_lists = self.profile.nr_pcp_lists();
+        let mut count = i64::from(count);
+        match self.profile.pcp_free_order {
+            PcpFreeOrder::BatchFreeRoundRobin => {
+                // ≤5.14: visit lists round robin from list 1; each empty list passed makes the
+                // next non-empty one give up more pages; the only non-empty list gives them all.
+                let (mut pindex, mut batch_free) = (0usize, 0i64);
+                while count > 0 {
+                    loop {
+                        batch_free += 1;
+                        pindex = (pindex + 1) % nr_lists;
+                        if !self.zones[z].pcp[cpu as usize].lists[pindex].is_empty() {
+                            break;
+                        }
+                    }
+                    if batch_free == nr_lists as i64 {
+                        batch_free = count;
+                    }
+                    loop {
+                        count -= self.free_pcp_tail(z, cpu, pindex);
+                        batch_free -= 1;
+                        if count <= 0
+                            || batch_free == 0
+                            || self.zones[z].pcp[cpu as usize].lists[pindex].is_empty()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+            PcpFreeOrder::PindexRoundRobin => {
+                // 6.0+: start with the list just freed to, empty each list visited in turn.
+                let (mut min_p, mut max_p) = (0usize, nr_lists - 1);
+                let mut p = pindex as isize - 1;
+                while count > 0 {
+                    loop {
+                        p += 1;
+                        if p as usize > max_p {
+                            p = min_p as isize;
+                        }
+                        let pu = p as usize;
+                        if !self.zones[z].pcp[cpu as usize].lists[pu].is_empty() {
+                            break;
+                        }
+                        if pu == max_p {
+                            max_p -= 1;
+                        }
+                        if pu == min_p {
+                            min_p += 1;
+                        }
+                    }
+                    let pu = p as usize;
+                    loop {
+                        count -= self.free_pcp_tail(z, cpu, pu);
+                        if count <= 0 || self.zones[z].pcp[cpu as usize].lists[pu].is_empty() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        self.zone_unlock(z, irq);
+        self.trace.emit(Event::Exit { func: Func::FreePcppagesBulk, ret: 0 });
+    }
+
+    /// Move the last (coldest) block of a pcp list to the buddy lists; returns its base pages.
+    fn free_pcp_tail(&mut self, z: usize, cpu: u16, pindex: usize) -> i64 {
+        let pfn = self.zones[z].pcp[cpu as usize].lists[pindex].tail;
+        self.zones[z].pcp[cpu as usize].lists[pindex].del(&mut self.pages, pfn);
+        let order = pindex_to_order(self.profile, pindex);
+        self.mod_pcp_count(z, cpu, -(1i64 << order));
+        let mt = MigrateType::from_index(self.pages[pfn as usize].pcp_mt as usize);
+        let zone = z as u16;
+        self.trace.emit(Event::Move {
+            pfn,
+            order,
+            from: Loc::Pcp { zone, cpu, pindex: pindex as u8 },
+            to: Loc::Buddy { zone, order, mt },
+        });
+        self.free_one_page_inner(z, pfn, order, mt, false);
+        1 << order
+    }
+
+    /// `drain_pages_zone()`: free everything a CPU's pcp holds for a zone.
+    pub fn drain_pages_zone(&mut self, cpu: u16, z: usize) {
+        if self.zones[z].pcp[cpu as usize].count == 0 {
+            return;
+        }
+        self.trace.emit(Event::Enter {
+            func: Func::DrainPagesZone,
+            args: Args { cpu: Some(cpu), zone: Some(z as u16), ..Args::default() },
+        });
+        self.pcp_lock(z, cpu);
+        let count = self.zones[z].pcp[cpu as usize].count;
+        self.free_pcppages_bulk(z, cpu, count, 0);
+        self.pcp_unlock(z, cpu);
+        self.trace.emit(Event::Exit { func: Func::DrainPagesZone, ret: 0 });
+    }
+
+    /// `drain_pages()`: every zone of one CPU.
+    pub fn drain_pages(&mut self, cpu: u16) {
+        for z in 0..self.zones.len() {
+            self.drain_pages_zone(cpu, z);
+        }
+    }
+
+    /// `drain_all_pages(NULL)`: every CPU with pages on its lists (the kernel queues work on
+    /// each; the model runs them in CPU order).
+    pub fn drain_all_pages(&mut self) {
+        self.trace.emit(Event::Enter { func: Func::DrainAllPages, args: Args::default() });
+        let saved = self.current_cpu;
+        for cpu in 0..self.config.cpus as u16 {
+            self.current_cpu = cpu;
+            self.drain_pages(cpu);
+        }
+        self.current_cpu = saved;
+        self.trace.emit(Event::Exit { func: Func::DrainAllPages, ret: 0 });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_zero_movable_is_pindex_1_in_every_era() {
+        for p in crate::profile::PROFILES {
+            assert_eq!(order_to_pindex(p, MigrateType::Movable, 0), 1, "{}", p.id);
+        }
+    }
+
+    #[test]
+    fn thp_lists_split_movable_from_the_rest_in_6_1() {
+        let p = Profile::by_id("6.1").unwrap();
+        assert_eq!(order_to_pindex(p, MigrateType::Movable, PAGEBLOCK_ORDER), 13);
+        assert_eq!(order_to_pindex(p, MigrateType::Unmovable, PAGEBLOCK_ORDER), 12);
+        assert_eq!(order_to_pindex(p, MigrateType::Reclaimable, 3), 11);
+        assert_eq!(pindex_to_order(p, 11), 3);
+        assert_eq!(pindex_to_order(p, 13), PAGEBLOCK_ORDER);
+    }
+}

@@ -1,0 +1,342 @@
+//! Kernel-era profiles: the places where `mm/page_alloc.c` changed behaviour over time, as data.
+//!
+//! One code path reads a [`Profile`]; no era has its own copy of an allocator function. Adding an
+//! era means adding a row to [`PROFILES`], and [`changelog`] derives the user-visible list of
+//! differences from the rows themselves.
+
+use serde::{Deserialize, Serialize};
+
+/// Which targets `__alloc_pages_bulk` accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BulkApi {
+    /// RFC of February 2021 and v1–v5: `struct list_head *list` only.
+    ListOnly,
+    /// 5.13–6.13: `page_list` or `page_array`.
+    ListAndArray,
+}
+
+/// When the bulk allocator hands a request to the single-page allocator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OnePageRule {
+    /// RFC: `if (nr_pages == 1) goto failed;`
+    RequestOfOne,
+    /// v6 / 5.13+: `if (nr_pages - nr_populated == 1) goto failed;` (one remaining hole).
+    OneRemainingHole,
+}
+
+/// What an already-full array returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FullArrayReturn {
+    /// 5.13.0 (b3b64ebd3822): returns 0, which sunrpc reads as "nothing allocated".
+    Zero,
+    /// 5.13.1 / 5.14-rc1 on (66d9282523b3): returns `nr_populated` (== `nr_pages`).
+    Populated,
+}
+
+/// The condition under which a bulk call whose first pcp take failed falls back to `__alloc_pages`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EmptyTakeFallback {
+    /// 5.13–5.18: `if (!nr_populated)`: an array with a populated prefix breaks out with no page.
+    NothingPopulated,
+    /// 5.19+ (c572e4888ad1): `if (!nr_account)`: always try to allocate at least one page.
+    NothingAllocated,
+}
+
+/// How `PGALLOC` and `zone_statistics` are updated by the bulk allocator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BulkStats {
+    /// 5.13: once per page, inside the IRQ-off section.
+    PerPage,
+    /// 5.14+ (3e23060b2d0b): once with `nr_account` after the lock is dropped.
+    Batched,
+}
+
+/// Layout of `pcp->lists`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PcpLists {
+    /// ≤5.13: three lists indexed by migratetype; only order-0 pages live on them.
+    ByMigratetype,
+    /// 5.14–5.17: `order_to_pindex` for orders 0–3 plus one THP list per migratetype (15 lists).
+    ByOrderThpPerType,
+    /// 5.18+ / 6.1: orders 0–3 per migratetype plus two THP lists, movable and the rest (14 lists).
+    ByOrderThpMovableSplit,
+}
+
+/// How `pcp->high` is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PcpHighRule {
+    /// ≤5.13: `high = 6 * batch`.
+    SixTimesBatch,
+    /// 5.14–6.6: `zone_highsize()`: the low watermark split over the node's CPUs, at least `4 * batch`.
+    LowWatermarkSplit,
+}
+
+/// The lock that protects a CPU's pcp lists, which decides what a pcp section costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PcpLocking {
+    /// ≤5.13: `local_irq_save` / `local_irq_restore`.
+    IrqSave,
+    /// 5.14–5.19: `local_lock_irqsave(&pagesets.lock)`.
+    LocalLockIrqSave,
+    /// 6.0–6.1: `pcp_spin_trylock_irqsave` (a spinlock in the pcp, IRQs off).
+    SpinTrylockIrqSave,
+    /// 6.2+: `pcp_spin_trylock`, IRQs left enabled; `zone->lock` becomes irqsave instead.
+    SpinTrylock,
+}
+
+impl PcpLocking {
+    /// Whether a pcp section runs with IRQs disabled.
+    pub fn disables_irqs(self) -> bool {
+        !matches!(self, PcpLocking::SpinTrylock)
+    }
+}
+
+/// Names and meaning of the reserve alloc flags (`mm/internal.h`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReserveFlags {
+    /// ≤6.2: `__GFP_ATOMIC` exists; `ALLOC_HARDER` (0x10) and `ALLOC_HIGH` (0x20).
+    HarderHigh,
+    /// 6.3+: no `__GFP_ATOMIC`; `ALLOC_NON_BLOCK` (0x10) and `ALLOC_MIN_RESERVE` (0x20).
+    NonBlockMinReserve,
+}
+
+/// How `free_pcppages_bulk` picks the lists it frees from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PcpFreeOrder {
+    /// ≤5.13: round robin over the migratetype lists with the growing `batch_free` heuristic.
+    BatchFreeRoundRobin,
+    /// 5.14+: round robin over pindex, starting at the list just freed to, one block per visit.
+    PindexRoundRobin,
+}
+
+/// One kernel era's behaviour of the page allocator, as far as pageflow models it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    /// Identifier used in scenario files and URLs, e.g. `"6.1"`.
+    pub id: &'static str,
+    /// One line for menus.
+    pub title: &'static str,
+    pub bulk_api: BulkApi,
+    pub one_page_rule: OnePageRule,
+    pub full_array_return: FullArrayReturn,
+    pub empty_take_fallback: EmptyTakeFallback,
+    pub bulk_stats: BulkStats,
+    /// 5.15+ (8dcb3060d81d): `__GFP_ACCOUNT` with kmem accounting goes to the single-page path.
+    pub bulk_skips_account: bool,
+    /// 5.14+ (187ad460b841): page_owner enabled sends every bulk call to the single-page path.
+    pub bulk_skips_page_owner: bool,
+    pub pcp_lists: PcpLists,
+    pub pcp_high: PcpHighRule,
+    /// 5.14–6.6: `pcp->free_factor` scales the batch freed and decays on single-page allocation.
+    pub pcp_free_factor: bool,
+    pub pcp_locking: PcpLocking,
+    pub pcp_free_order: PcpFreeOrder,
+    /// 5.14+: `rmqueue` falls through to the buddy lists when `rmqueue_pcplist` returns NULL
+    /// (≤5.13 returned the NULL).
+    pub rmqueue_buddy_fallthrough: bool,
+    pub reserve_flags: ReserveFlags,
+    /// Release year and month, for ordering and display.
+    pub released: &'static str,
+}
+
+impl Profile {
+    /// Number of pcp lists (`NR_PCP_LISTS`).
+    pub fn nr_pcp_lists(&self) -> usize {
+        match self.pcp_lists {
+            PcpLists::ByMigratetype => 3,
+            PcpLists::ByOrderThpPerType => 15,
+            PcpLists::ByOrderThpMovableSplit => 14,
+        }
+    }
+
+    /// Whether `__GFP_ATOMIC` (0x200) exists in this era.
+    pub fn has_gfp_atomic(&self) -> bool {
+        self.reserve_flags == ReserveFlags::HarderHigh
+    }
+
+    /// Whether the array form of the bulk API exists.
+    pub fn has_array_api(&self) -> bool {
+        self.bulk_api == BulkApi::ListAndArray
+    }
+
+    /// Look a profile up by its identifier.
+    pub fn by_id(id: &str) -> Option<&'static Profile> {
+        PROFILES.iter().find(|p| p.id == id)
+    }
+
+    /// The profile used when a scenario names none: the 5.14–6.6 behaviour as of 6.1.
+    pub fn default_profile() -> &'static Profile {
+        Profile::by_id(DEFAULT_PROFILE).expect("the default profile is in PROFILES")
+    }
+}
+
+/// Identifier of the default profile.
+pub const DEFAULT_PROFILE: &str = "6.1";
+
+const V5_13: Profile = Profile {
+    id: "5.13",
+    title: "5.13.1 (first merged bulk allocator, list and array API, full-array fix backported)",
+    bulk_api: BulkApi::ListAndArray,
+    one_page_rule: OnePageRule::OneRemainingHole,
+    full_array_return: FullArrayReturn::Populated,
+    empty_take_fallback: EmptyTakeFallback::NothingPopulated,
+    bulk_stats: BulkStats::PerPage,
+    bulk_skips_account: false,
+    bulk_skips_page_owner: false,
+    pcp_lists: PcpLists::ByMigratetype,
+    pcp_high: PcpHighRule::SixTimesBatch,
+    pcp_free_factor: false,
+    pcp_locking: PcpLocking::IrqSave,
+    pcp_free_order: PcpFreeOrder::BatchFreeRoundRobin,
+    rmqueue_buddy_fallthrough: false,
+    reserve_flags: ReserveFlags::HarderHigh,
+    released: "2021-07",
+};
+
+const V6_1: Profile = Profile {
+    id: "6.1",
+    title: "6.1 LTS (5.14–6.6 behaviour: local pcp lock, batched stats, high-order pcp lists)",
+    bulk_api: BulkApi::ListAndArray,
+    one_page_rule: OnePageRule::OneRemainingHole,
+    full_array_return: FullArrayReturn::Populated,
+    empty_take_fallback: EmptyTakeFallback::NothingAllocated,
+    bulk_stats: BulkStats::Batched,
+    bulk_skips_account: true,
+    bulk_skips_page_owner: true,
+    pcp_lists: PcpLists::ByOrderThpMovableSplit,
+    pcp_high: PcpHighRule::LowWatermarkSplit,
+    pcp_free_factor: true,
+    pcp_locking: PcpLocking::SpinTrylockIrqSave,
+    pcp_free_order: PcpFreeOrder::PindexRoundRobin,
+    rmqueue_buddy_fallthrough: true,
+    reserve_flags: ReserveFlags::HarderHigh,
+    released: "2022-12",
+};
+
+/// Every profile, oldest first.
+pub static PROFILES: &[Profile] = &[
+    Profile {
+        id: "rfc-2021",
+        title: "RFC of February 2021 (list API only, nr_pages == 1 delegated)",
+        bulk_api: BulkApi::ListOnly,
+        one_page_rule: OnePageRule::RequestOfOne,
+        released: "2021-02",
+        ..V5_13
+    },
+    Profile {
+        id: "5.13.0",
+        title: "5.13.0 (an already-full array returns 0: the NFSD hang)",
+        full_array_return: FullArrayReturn::Zero,
+        released: "2021-06",
+        ..V5_13
+    },
+    V5_13,
+    Profile {
+        id: "5.14",
+        title: "5.14 (local_lock, batched stats, high-order pcp lists, zone_highsize)",
+        bulk_stats: BulkStats::Batched,
+        bulk_skips_page_owner: true,
+        pcp_lists: PcpLists::ByOrderThpPerType,
+        pcp_high: PcpHighRule::LowWatermarkSplit,
+        pcp_free_factor: true,
+        pcp_locking: PcpLocking::LocalLockIrqSave,
+        pcp_free_order: PcpFreeOrder::PindexRoundRobin,
+        rmqueue_buddy_fallthrough: true,
+        released: "2021-08",
+        ..V5_13
+    },
+    V6_1,
+    Profile {
+        id: "6.6",
+        title: "6.6 LTS (IRQs left enabled for pcp, __GFP_ATOMIC gone)",
+        pcp_locking: PcpLocking::SpinTrylock,
+        reserve_flags: ReserveFlags::NonBlockMinReserve,
+        released: "2023-10",
+        ..V6_1
+    },
+];
+
+/// One difference between two consecutive profiles, for the changelog.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub profile: &'static str,
+    pub field: &'static str,
+    pub before: String,
+    pub after: String,
+}
+
+/// What changes from each profile to the next, derived from the rows of [`PROFILES`].
+pub fn changelog() -> Vec<Change> {
+    let mut out = Vec::new();
+    for pair in PROFILES.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let (fa, fb) = (profile_fields(a), profile_fields(b));
+        for ((field, before), (_, after)) in fa.into_iter().zip(fb) {
+            if before != after {
+                out.push(Change { profile: b.id, field, before, after });
+            }
+        }
+    }
+    out
+}
+
+/// The behavioural fields of a profile as (name, value) pairs, in declaration order.
+fn profile_fields(p: &Profile) -> Vec<(&'static str, String)> {
+    let value = serde_json::to_value(p).expect("profiles serialise");
+    let serde_json::Value::Object(map) = value else { unreachable!("a struct serialises to a map") };
+    const SKIP: [&str; 3] = ["id", "title", "released"];
+    FIELD_ORDER
+        .iter()
+        .filter(|f| !SKIP.contains(f))
+        .map(|f| (*f, map[*f].as_str().map(str::to_owned).unwrap_or_else(|| map[*f].to_string())))
+        .collect()
+}
+
+/// Field names of [`Profile`] in declaration order (serde_json's map is sorted by key).
+const FIELD_ORDER: &[&str] = &[
+    "id",
+    "title",
+    "bulk_api",
+    "one_page_rule",
+    "full_array_return",
+    "empty_take_fallback",
+    "bulk_stats",
+    "bulk_skips_account",
+    "bulk_skips_page_owner",
+    "pcp_lists",
+    "pcp_high",
+    "pcp_free_factor",
+    "pcp_locking",
+    "pcp_free_order",
+    "rmqueue_buddy_fallthrough",
+    "reserve_flags",
+    "released",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_ids_are_unique_and_default_exists() {
+        for (i, p) in PROFILES.iter().enumerate() {
+            assert!(PROFILES[i + 1..].iter().all(|q| q.id != p.id), "duplicate {}", p.id);
+        }
+        assert_eq!(Profile::default_profile().id, "6.1");
+    }
+
+    #[test]
+    fn changelog_names_the_five_thirteen_zero_regression_and_its_fix() {
+        let log = changelog();
+        let regression = log.iter().find(|c| c.profile == "5.13.0" && c.field == "full_array_return");
+        assert_eq!(regression.map(|c| c.after.as_str()), Some("Zero"));
+        let fix = log.iter().find(|c| c.profile == "5.13" && c.field == "full_array_return");
+        assert_eq!(fix.map(|c| c.after.as_str()), Some("Populated"));
+    }
+
+    #[test]
+    fn field_order_lists_every_serialised_field() {
+        let value = serde_json::to_value(Profile::default_profile()).unwrap();
+        assert_eq!(value.as_object().unwrap().len(), FIELD_ORDER.len());
+    }
+}

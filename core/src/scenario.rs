@@ -1,0 +1,322 @@
+//! Scenarios: a machine, a kernel profile, a seed and a script of actions, as JSON on disk, in
+//! URLs and in the browser. Validation names the field, the value and what is allowed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bulk::BulkTarget;
+use crate::config::{ConfigError, MachineConfig};
+use crate::gfp::{self, Gfp, TaskContext};
+use crate::mem::MAX_PAGE_ORDER;
+use crate::profile::{Profile, DEFAULT_PROFILE};
+use crate::why::NoWhy;
+
+fn default_profile() -> String {
+    DEFAULT_PROFILE.into()
+}
+
+fn default_holder() -> String {
+    "pages".into()
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The largest `nr_pages` or repeat count an action may ask for.
+pub const MAX_ACTION_PAGES: u32 = 1 << 20;
+/// The most operations one random workload may generate.
+pub const MAX_RANDOM_OPS: u32 = 50_000_000;
+
+/// One step of a scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// `alloc_pages(gfp, order)` on a CPU, `count` times; each block goes into the holder.
+    AllocPages {
+        #[serde(default)]
+        cpu: u16,
+        gfp: String,
+        #[serde(default)]
+        order: u8,
+        #[serde(default = "default_holder")]
+        into: String,
+        #[serde(default = "one")]
+        count: u32,
+    },
+    /// `alloc_pages_bulk_list` / `alloc_pages_bulk_array` on a CPU. An array holder is created
+    /// with `nr_pages` NULL slots if it does not exist; freeing some of its slots leaves holes.
+    AllocPagesBulk {
+        #[serde(default)]
+        cpu: u16,
+        gfp: String,
+        nr_pages: i32,
+        target: BulkTarget,
+        #[serde(default = "default_holder")]
+        into: String,
+    },
+    /// Free what a holder has: the given array slots, or the first `count` blocks of a list
+    /// (from its head), or everything.
+    Free {
+        #[serde(default)]
+        cpu: u16,
+        from: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slots: Option<Vec<u32>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u32>,
+    },
+    /// `__free_pages(pfn_to_page(pfn), order)` by a holder, whether or not it holds that page:
+    /// a page it does not own gets the kernel's bad-page treatment.
+    FreePfn {
+        #[serde(default)]
+        cpu: u16,
+        pfn: u32,
+        #[serde(default)]
+        order: u8,
+        #[serde(default = "default_holder")]
+        from: String,
+    },
+    /// `drain_pages(cpu)`, or `drain_all_pages()` without a CPU.
+    Drain {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu: Option<u16>,
+    },
+    /// Read files: `pages` page-cache pages (`GFP_HIGHUSER_MOVABLE`) that reclaim may take back.
+    PageCache {
+        #[serde(default)]
+        cpu: u16,
+        pages: u32,
+    },
+    /// A seeded random workload of `ops` operations (allocations, bulk calls, frees, drains,
+    /// page-cache growth) over all CPUs.
+    Random {
+        ops: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+    },
+}
+
+/// A whole scenario file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Kernel-era profile id (see `pageflow profiles`).
+    #[serde(default = "default_profile")]
+    pub profile: String,
+    #[serde(default)]
+    pub seed: u64,
+    pub machine: MachineConfig,
+    /// The context allocations run in (task or softirq, rt, PF_MEMALLOC, OOM victim).
+    #[serde(default)]
+    pub task: TaskContext,
+    pub actions: Vec<Action>,
+}
+
+/// The default scenario, embedded so the CLI and the browser need no file.
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/default.json");
+
+/// A scenario that cannot be used: bad JSON, or a field out of range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScenarioError {
+    /// The text is not a scenario (syntax, a missing or unknown field); serde's message has the
+    /// line and column.
+    Parse(String),
+    Invalid(ConfigError),
+}
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScenarioError::Parse(m) => write!(f, "not a valid scenario: {m}"),
+            ScenarioError::Invalid(e) => write!(f, "invalid scenario: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl From<ConfigError> for ScenarioError {
+    fn from(e: ConfigError) -> Self {
+        ScenarioError::Invalid(e)
+    }
+}
+
+impl Scenario {
+    /// Parse and validate JSON text.
+    pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        let s: Scenario = serde_json::from_str(text).map_err(|e| ScenarioError::Parse(e.to_string()))?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// The embedded default scenario.
+    pub fn default_scenario() -> Scenario {
+        Scenario::from_json(DEFAULT_SCENARIO).expect("the embedded default scenario is valid")
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("scenarios serialise")
+    }
+
+    /// The profile this scenario pins.
+    pub fn kernel_profile(&self) -> Result<&'static Profile, ConfigError> {
+        Profile::by_id(&self.profile).ok_or_else(|| ConfigError {
+            field: "profile".into(),
+            value: format!("{:?}", self.profile),
+            allowed: format!(
+                "one of {}",
+                crate::profile::PROFILES.iter().map(|p| p.id).collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+
+    /// Check the machine and every action against the profile.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let profile = self.kernel_profile()?;
+        self.machine.validate()?;
+        let cpus = self.machine.cpus;
+        for (i, action) in self.actions.iter().enumerate() {
+            let field = |name: &str| format!("actions[{i}].{name}");
+            let bad = |name: &str, value: String, allowed: String| ConfigError {
+                field: field(name),
+                value,
+                allowed,
+            };
+            let check_cpu = |cpu: u16| {
+                if u32::from(cpu) >= cpus {
+                    Err(bad(
+                        "cpu",
+                        cpu.to_string(),
+                        format!("0 to {} (the machine has {cpus} CPUs)", cpus - 1),
+                    ))
+                } else {
+                    Ok(())
+                }
+            };
+            let check_gfp = |text: &str| -> Result<Gfp, ConfigError> {
+                let g =
+                    Gfp::parse(text, profile).map_err(|e| bad("gfp", format!("{text:?}"), e.to_string()))?;
+                gfp::gfp_zone(g, &mut NoWhy).map_err(|e| bad("gfp", format!("{text:?}"), e.to_string()))?;
+                gfp::gfp_migratetype(g, &mut NoWhy)
+                    .map_err(|e| bad("gfp", format!("{text:?}"), e.to_string()))?;
+                Ok(g)
+            };
+            let check_order = |order: u8| {
+                if order > MAX_PAGE_ORDER {
+                    Err(bad("order", order.to_string(), format!("0 to {MAX_PAGE_ORDER}")))
+                } else {
+                    Ok(())
+                }
+            };
+            let check_count = |name: &str, n: u32| {
+                if n > MAX_ACTION_PAGES {
+                    Err(bad(name, n.to_string(), format!("at most {MAX_ACTION_PAGES}")))
+                } else {
+                    Ok(())
+                }
+            };
+            match action {
+                Action::AllocPages { cpu, gfp, order, count, .. } => {
+                    check_cpu(*cpu)?;
+                    check_gfp(gfp)?;
+                    check_order(*order)?;
+                    check_count("count", *count)?;
+                }
+                Action::AllocPagesBulk { cpu, gfp, nr_pages, target, .. } => {
+                    check_cpu(*cpu)?;
+                    check_gfp(gfp)?;
+                    if *nr_pages > MAX_ACTION_PAGES as i32 {
+                        return Err(bad(
+                            "nr_pages",
+                            nr_pages.to_string(),
+                            format!("at most {MAX_ACTION_PAGES}"),
+                        ));
+                    }
+                    if *target == BulkTarget::Array && !profile.has_array_api() {
+                        return Err(bad(
+                            "target",
+                            "\"array\"".into(),
+                            format!("\"list\": profile {} has only the list API", profile.id),
+                        ));
+                    }
+                }
+                Action::Free { cpu, count, .. } => {
+                    check_cpu(*cpu)?;
+                    check_count("count", count.unwrap_or(0))?;
+                }
+                Action::FreePfn { cpu, order, .. } => {
+                    check_cpu(*cpu)?;
+                    check_order(*order)?;
+                }
+                Action::Drain { cpu } => {
+                    if let Some(c) = cpu {
+                        check_cpu(*c)?;
+                    }
+                }
+                Action::PageCache { cpu, pages } => {
+                    check_cpu(*cpu)?;
+                    check_count("pages", *pages)?;
+                }
+                Action::Random { ops, .. } => {
+                    if *ops > MAX_RANDOM_OPS {
+                        return Err(bad("ops", ops.to_string(), format!("at most {MAX_RANDOM_OPS}")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_scenario_parses_and_validates() {
+        let s = Scenario::default_scenario();
+        assert_eq!(s.profile, DEFAULT_PROFILE);
+        assert!(!s.actions.is_empty());
+    }
+
+    #[test]
+    fn a_misspelt_gfp_flag_is_reported_with_its_action_index() {
+        let mut s = Scenario::default_scenario();
+        s.actions = vec![Action::AllocPages {
+            cpu: 0,
+            gfp: "GFP_KERNAL".into(),
+            order: 0,
+            into: "x".into(),
+            count: 1,
+        }];
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.field, "actions[0].gfp");
+        assert!(e.value.contains("GFP_KERNAL"));
+    }
+
+    #[test]
+    fn an_array_request_under_the_rfc_profile_is_refused() {
+        let mut s = Scenario::default_scenario();
+        s.profile = "rfc-2021".into();
+        s.actions = vec![Action::AllocPagesBulk {
+            cpu: 0,
+            gfp: "GFP_KERNEL".into(),
+            nr_pages: 8,
+            target: BulkTarget::Array,
+            into: "a".into(),
+        }];
+        assert_eq!(s.validate().unwrap_err().field, "actions[0].target");
+    }
+
+    #[test]
+    fn an_unknown_field_is_a_parse_error_naming_it() {
+        let text = DEFAULT_SCENARIO.replacen("\"seed\"", "\"sede\"", 1);
+        match Scenario::from_json(&text) {
+            Err(ScenarioError::Parse(m)) => assert!(m.contains("sede"), "{m}"),
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+}

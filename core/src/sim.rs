@@ -1,0 +1,347 @@
+//! Running a scenario: each action becomes calls into the model on a CPU, each call's result and
+//! cost become an [`Outcome`], and kswapd runs between actions when it was woken.
+
+use rand_core::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use serde::Serialize;
+
+use crate::bulk::BulkTarget;
+use crate::gfp::Gfp;
+use crate::machine::{Machine, Slots, PAGE_CACHE};
+use crate::mem::{Pfn, NIL};
+use crate::scenario::{Action, Scenario, ScenarioError};
+use crate::trace::{Cost, TraceMode};
+
+/// What one action did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Outcome {
+    /// Index of the action in the scenario.
+    pub action: usize,
+    /// A one-line description of the call, kernel style.
+    pub call: String,
+    /// What it returned, in words ("16", "pfn 4096", "NULL", "bad page: already free").
+    pub result: String,
+    /// Pages allocated (+) or freed (-) by the action.
+    pub pages: i64,
+    pub cost: Cost,
+    /// Range of the trace's events this action produced (when recording).
+    pub events: (usize, usize),
+}
+
+/// A machine running a scenario.
+#[derive(Clone, Debug)]
+pub struct Sim {
+    pub scenario: Scenario,
+    pub machine: Machine,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// A mask from an already-validated scenario.
+fn parse_gfp(text: &str, m: &Machine) -> Gfp {
+    Gfp::parse(text, m.profile).expect("scenario masks are validated")
+}
+
+impl Sim {
+    /// Validate a scenario and boot its machine.
+    pub fn new(scenario: &Scenario, mode: TraceMode) -> Result<Sim, ScenarioError> {
+        scenario.validate()?;
+        let profile = scenario.kernel_profile()?;
+        let mut machine = Machine::new(&scenario.machine, profile, mode)?;
+        machine.task = scenario.task;
+        Ok(Sim { scenario: scenario.clone(), machine, outcomes: Vec::new() })
+    }
+
+    /// Run every action of the scenario.
+    pub fn run(&mut self) {
+        for i in 0..self.scenario.actions.len() {
+            let action = self.scenario.actions[i].clone();
+            let outcome = self.apply(i, &action);
+            self.outcomes.push(outcome);
+        }
+    }
+
+    /// Apply one action, then let kswapd run if it was woken.
+    pub fn apply(&mut self, index: usize, action: &Action) -> Outcome {
+        let before = self.machine.trace.cost;
+        let first_event = self.machine.trace.events.len();
+        let (call, result, pages) = self.perform(index, action);
+        self.machine.run_kswapd();
+        Outcome {
+            action: index,
+            call,
+            result,
+            pages,
+            cost: self.machine.trace.cost.since(&before),
+            events: (first_event, self.machine.trace.events.len()),
+        }
+    }
+
+    fn perform(&mut self, index: usize, action: &Action) -> (String, String, i64) {
+        let m = &mut self.machine;
+        match action {
+            Action::AllocPages { cpu, gfp, order, into, count } => {
+                let g = parse_gfp(gfp, m);
+                m.current_cpu = *cpu;
+                let owner = m.holder_id(into);
+                let mut got = 0;
+                let mut last = None;
+                for _ in 0..*count {
+                    match alloc_into(m, owner, g, *order) {
+                        Ok(Some(pfn)) => {
+                            got += 1;
+                            last = Some(pfn);
+                        }
+                        Ok(None) => break,
+                        Err(e) => return (format!("alloc_pages({gfp}, {order})"), e, got << order),
+                    }
+                }
+                let call = if *count == 1 {
+                    format!("cpu{cpu}: alloc_pages({gfp}, order {order})")
+                } else {
+                    format!("cpu{cpu}: {count} × alloc_pages({gfp}, order {order})")
+                };
+                let result = match (count, last) {
+                    (1, Some(pfn)) => format!("pfn {pfn}"),
+                    (1, None) => "NULL".into(),
+                    _ => format!("{got} of {count} allocated"),
+                };
+                (call, result, got << order)
+            }
+            Action::AllocPagesBulk { cpu, gfp, nr_pages, target, into } => {
+                let g = parse_gfp(gfp, m);
+                m.current_cpu = *cpu;
+                let owner = match target {
+                    BulkTarget::Array => m.array_holder(into, (*nr_pages).max(0) as usize),
+                    BulkTarget::List => m.holder_id(into),
+                };
+                let kind_ok = matches!(
+                    (&m.holders[owner as usize].slots, target),
+                    (Slots::Array(_), BulkTarget::Array) | (Slots::List(_), BulkTarget::List)
+                );
+                let name = match target {
+                    BulkTarget::Array => "alloc_pages_bulk_array",
+                    BulkTarget::List => "alloc_pages_bulk_list",
+                };
+                let call = format!("cpu{cpu}: {name}({gfp}, {nr_pages}, {into})");
+                if !kind_ok || owner == PAGE_CACHE {
+                    return (
+                        call,
+                        format!("error: actions[{index}].into: {into:?} already holds pages as another kind"),
+                        0,
+                    );
+                }
+                let held_before = held_pages(m, owner);
+                m.caller = owner;
+                let ret = m.alloc_pages_bulk(g, m.cpu_to_node(*cpu), *nr_pages, *target);
+                (call, ret.to_string(), held_pages(m, owner) as i64 - held_before as i64)
+            }
+            Action::Free { cpu, from, slots, count } => {
+                m.current_cpu = *cpu;
+                let call = format!("cpu{cpu}: free pages of {from}");
+                let Some(owner) = m.holders.iter().position(|h| h.name == *from) else {
+                    return (call, format!("error: actions[{index}].from: no holder named {from:?}"), 0);
+                };
+                let owner = owner as u32;
+                let blocks = holder_blocks(m, owner, slots.as_deref(), *count);
+                let mut freed = 0i64;
+                let mut bad = 0;
+                for (slot, pfn) in blocks {
+                    let order = m.pages[pfn as usize].order;
+                    match m.free_held(owner, pfn, order, slot) {
+                        Ok(()) => freed += 1 << order,
+                        Err(_) => bad += 1,
+                    }
+                }
+                let result = if bad > 0 {
+                    format!("{freed} pages freed, {bad} bad")
+                } else {
+                    format!("{freed} pages freed")
+                };
+                (call, result, -freed)
+            }
+            Action::FreePfn { cpu, pfn, order, from } => {
+                m.current_cpu = *cpu;
+                let owner = m.holder_id(from);
+                let call = format!("cpu{cpu}: __free_pages(pfn {pfn}, order {order})");
+                let slot = match &m.holders[owner as usize].slots {
+                    Slots::Array(a) => a.iter().position(|&p| p == *pfn),
+                    Slots::List(_) => None,
+                };
+                match m.free_held(owner, *pfn, *order, slot) {
+                    Ok(()) => (call, "freed".into(), -(1i64 << order)),
+                    Err(reason) => (call, format!("bad page: {reason:?}"), 0),
+                }
+            }
+            Action::Drain { cpu } => match cpu {
+                Some(c) => {
+                    m.current_cpu = *c;
+                    m.drain_pages(*c);
+                    (format!("drain_pages(cpu{c})"), "done".into(), 0)
+                }
+                None => {
+                    m.drain_all_pages();
+                    ("drain_all_pages()".into(), "done".into(), 0)
+                }
+            },
+            Action::PageCache { cpu, pages } => {
+                m.current_cpu = *cpu;
+                let g = Gfp::parse("GFP_HIGHUSER_MOVABLE", m.profile).expect("a composite every era has");
+                let mut got = 0;
+                for _ in 0..*pages {
+                    match alloc_into(m, PAGE_CACHE, g, 0) {
+                        Ok(Some(_)) => got += 1,
+                        _ => break,
+                    }
+                }
+                (format!("cpu{cpu}: page cache grows by {pages} pages"), format!("{got} added"), got)
+            }
+            Action::Random { ops, seed } => {
+                let seed =
+                    seed.unwrap_or(self.scenario.seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                let mut rng = Pcg64Mcg::seed_from_u64(seed);
+                let mut w = Workload::new(index);
+                for _ in 0..*ops {
+                    w.step(&mut self.machine, &mut rng);
+                    self.machine.run_kswapd();
+                }
+                (format!("random workload of {ops} operations (seed {seed})"), "done".into(), 0)
+            }
+        }
+    }
+}
+
+/// `alloc_pages()` for a holder: the block goes to the list head or the first NULL slot.
+fn alloc_into(m: &mut Machine, owner: u32, gfp: Gfp, order: u8) -> Result<Option<Pfn>, String> {
+    let slot = match &m.holders[owner as usize].slots {
+        Slots::Array(a) => match a.iter().position(|&p| p == NIL) {
+            Some(i) => Some(i),
+            None => return Err(format!("error: {} has no NULL slot", m.holders[owner as usize].name)),
+        },
+        Slots::List(_) => None,
+    };
+    m.caller = owner;
+    m.caller_slot = slot.map(|s| s as u32);
+    let nid = m.cpu_to_node(m.current_cpu);
+    let page = m.alloc_pages(gfp, order, nid);
+    m.caller_slot = None;
+    if let Some(pfn) = page {
+        m.give_to_holder(owner, pfn, slot);
+    }
+    Ok(page)
+}
+
+/// Base pages a holder has.
+fn held_pages(m: &Machine, owner: u32) -> u64 {
+    let order_of = |pfn: Pfn| 1u64 << m.pages[pfn as usize].order;
+    match &m.holders[owner as usize].slots {
+        Slots::List(l) => l.iter(&m.pages).map(order_of).sum(),
+        Slots::Array(a) => a.iter().filter(|&&p| p != NIL).map(|&p| order_of(p)).sum(),
+    }
+}
+
+/// The blocks of a holder to free: given array slots, the first `count` list entries, or all.
+fn holder_blocks(
+    m: &Machine,
+    owner: u32,
+    slots: Option<&[u32]>,
+    count: Option<u32>,
+) -> Vec<(Option<usize>, Pfn)> {
+    let limit = count.map_or(usize::MAX, |c| c as usize);
+    match &m.holders[owner as usize].slots {
+        Slots::List(l) => l.iter(&m.pages).take(limit).map(|p| (None, p)).collect(),
+        Slots::Array(a) => {
+            let wanted = |i: usize| slots.is_none_or(|s| s.contains(&(i as u32)));
+            a.iter()
+                .enumerate()
+                .filter(|&(i, &p)| p != NIL && wanted(i))
+                .take(limit)
+                .map(|(i, &p)| (Some(i), p))
+                .collect()
+        }
+    }
+}
+
+/// A seeded random workload: the property tests and the `random` action drive the model with it.
+pub struct Workload {
+    /// Names of the holders this workload made (one list and one array per CPU).
+    prefix: String,
+}
+
+/// GFP masks a random workload draws from.
+const RANDOM_MASKS: &[&str] = &[
+    "GFP_KERNEL",
+    "GFP_KERNEL",
+    "GFP_HIGHUSER_MOVABLE",
+    "GFP_ATOMIC",
+    "GFP_NOWAIT",
+    "GFP_KERNEL | __GFP_RECLAIMABLE",
+    "GFP_DMA32",
+    "GFP_KERNEL | __GFP_ZERO",
+    "GFP_KERNEL_ACCOUNT",
+];
+
+impl Workload {
+    pub fn new(tag: usize) -> Workload {
+        Workload { prefix: format!("random{tag}") }
+    }
+
+    /// One random operation on the machine.
+    pub fn step(&mut self, m: &mut Machine, rng: &mut impl Rng) {
+        let cpu = (rng.next_u32() % m.config.cpus) as u16;
+        m.current_cpu = cpu;
+        let mask_text = RANDOM_MASKS[(rng.next_u32() as usize) % RANDOM_MASKS.len()];
+        let gfp = Gfp::parse(mask_text, m.profile).expect("random masks parse in every era");
+        let nid = m.cpu_to_node(cpu);
+        match rng.next_u32() % 100 {
+            0..=29 => {
+                let order = [0, 0, 0, 0, 1, 2, 3, 4, 9, 10][(rng.next_u32() % 10) as usize];
+                let owner = m.holder_id(&format!("{}-list{cpu}", self.prefix));
+                let _ = alloc_into(m, owner, gfp, order);
+            }
+            30..=44 => {
+                let n = 1 + (rng.next_u32() % 80) as i32;
+                let owner = m.holder_id(&format!("{}-bulklist{cpu}", self.prefix));
+                m.caller = owner;
+                m.alloc_pages_bulk(gfp, nid, n, BulkTarget::List);
+            }
+            45..=59 if m.profile.has_array_api() => {
+                let n = 1 + (rng.next_u32() % 64) as usize;
+                let owner = m.array_holder(&format!("{}-array{cpu}", self.prefix), n);
+                m.caller = owner;
+                m.alloc_pages_bulk(gfp, nid, n as i32, BulkTarget::Array);
+            }
+            60..=89 => {
+                // Free part of a random holder of this workload, or of the page cache.
+                let candidates: Vec<u32> = (0..m.holders.len() as u32)
+                    .filter(|&h| h == PAGE_CACHE || m.holders[h as usize].name.starts_with(&self.prefix))
+                    .collect();
+                let owner = candidates[(rng.next_u32() as usize) % candidates.len()];
+                let blocks = holder_blocks(m, owner, None, None);
+                if blocks.is_empty() {
+                    return;
+                }
+                let start = (rng.next_u32() as usize) % blocks.len();
+                let take = 1 + (rng.next_u32() as usize) % blocks.len().min(64);
+                for &(slot, pfn) in blocks.iter().cycle().skip(start).take(take.min(blocks.len())) {
+                    let order = m.pages[pfn as usize].order;
+                    m.free_held(owner, pfn, order, slot).expect("a workload frees only what it holds");
+                }
+            }
+            90..=94 => {
+                let pages = 1 + rng.next_u32() % 256;
+                let g = Gfp::parse("GFP_HIGHUSER_MOVABLE", m.profile).expect("parses");
+                for _ in 0..pages {
+                    if !matches!(alloc_into(m, PAGE_CACHE, g, 0), Ok(Some(_))) {
+                        break;
+                    }
+                }
+            }
+            95..=97 => m.drain_pages(cpu),
+            _ => {
+                // A double free: the model must refuse it and change nothing.
+                let pfn = rng.next_u32() % m.pages.len() as u32;
+                let _ = m.free_held(PAGE_CACHE, pfn, 0, None).map_err(|_| ());
+            }
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! The trace: every change of state is an [`Event`]. A [`Trace`] records them all, only counts
+//! them, or drops them, so benchmarks can run without the cost of recording while the UI and the
+//! CLI see everything.
+
+use serde::{Deserialize, Serialize};
+
+use crate::gfp::{AllocFlags, Gfp, Wmark};
+use crate::mem::{MigrateType, Pfn};
+use crate::watermark::WatermarkCheck;
+
+/// A simulated kernel function. `name()` is the kernel's spelling, for the code panel and grep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Func {
+    AllocPages,
+    AllocPagesBulk,
+    AllocPagesSlowpath,
+    GetPageFromFreelist,
+    Rmqueue,
+    RmqueuePcplist,
+    RmqueuePcplistLocked,
+    RmqueueBuddy,
+    RmqueueBulk,
+    RmqueueSmallest,
+    RmqueueFallback,
+    PrepNewPage,
+    FreePages,
+    FreeUnrefPage,
+    FreeUnrefPageCommit,
+    FreePcppagesBulk,
+    FreeOnePage,
+    DrainPagesZone,
+    DrainAllPages,
+    WakeAllKswapds,
+    Kswapd,
+    DirectReclaim,
+}
+
+impl Func {
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::AllocPages => "__alloc_pages",
+            Func::AllocPagesBulk => "__alloc_pages_bulk",
+            Func::AllocPagesSlowpath => "__alloc_pages_slowpath",
+            Func::GetPageFromFreelist => "get_page_from_freelist",
+            Func::Rmqueue => "rmqueue",
+            Func::RmqueuePcplist => "rmqueue_pcplist",
+            Func::RmqueuePcplistLocked => "__rmqueue_pcplist",
+            Func::RmqueueBuddy => "rmqueue_buddy",
+            Func::RmqueueBulk => "rmqueue_bulk",
+            Func::RmqueueSmallest => "__rmqueue_smallest",
+            Func::RmqueueFallback => "__rmqueue_fallback",
+            Func::PrepNewPage => "prep_new_page",
+            Func::FreePages => "__free_pages",
+            Func::FreeUnrefPage => "free_unref_page",
+            Func::FreeUnrefPageCommit => "free_unref_page_commit",
+            Func::FreePcppagesBulk => "free_pcppages_bulk",
+            Func::FreeOnePage => "__free_one_page",
+            Func::DrainPagesZone => "drain_pages_zone",
+            Func::DrainAllPages => "drain_all_pages",
+            Func::WakeAllKswapds => "wake_all_kswapds",
+            Func::Kswapd => "kswapd",
+            Func::DirectReclaim => "__alloc_pages_direct_reclaim",
+        }
+    }
+}
+
+/// The arguments of a call, as far as the UI shows them. Absent fields do not apply.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Args {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cpu: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub zone: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gfp: Option<Gfp>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub order: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pfn: Option<Pfn>,
+    /// `nr_pages` for bulk, `count` for `rmqueue_bulk` / `free_pcppages_bulk`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub nr: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mt: Option<MigrateType>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub alloc_flags: Option<AllocFlags>,
+}
+
+/// Where a block of pages is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "at", rename_all = "snake_case")]
+pub enum Loc {
+    /// `zone->free_area[order].free_list[mt]`.
+    Buddy { zone: u16, order: u8, mt: MigrateType },
+    /// `pcp->lists[pindex]` of a CPU for a zone.
+    Pcp { zone: u16, cpu: u16, pindex: u8 },
+    /// Held by a caller: a holder (list or array) of the simulation; `slot` for arrays.
+    Caller { owner: u32, slot: Option<u32> },
+}
+
+/// A lock of the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "lock", rename_all = "snake_case")]
+pub enum LockId {
+    /// `zone->lock`.
+    Zone { zone: u16 },
+    /// The pcp lock of a CPU for a zone (era-dependent form: see `PcpLocking`).
+    Pcp { zone: u16, cpu: u16 },
+}
+
+/// A counter of `/proc/vmstat`, `/proc/zoneinfo` or a pcp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Counter {
+    NrFreePages,
+    Pgalloc,
+    Pgfree,
+    NumaHit,
+    NumaMiss,
+    NumaForeign,
+    NumaLocal,
+    NumaOther,
+    PcpCount,
+    NrReservedHighatomic,
+    WatermarkBoost,
+    PgstealKswapd,
+    PgstealDirect,
+    Allocstall,
+}
+
+/// Why a page could not be freed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BadPageReason {
+    /// The page is free already (`PageBuddy` or on a pcp list): a double free.
+    AlreadyFree,
+    /// The pfn is reserved or outside every zone.
+    NotManaged,
+    /// The pfn is inside a block, not its head.
+    NotHead,
+    /// The order given does not match the allocation.
+    WrongOrder,
+    /// The page belongs to another owner.
+    NotOwner,
+}
+
+/// Plain statements the model makes about what it did or did not model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Note {
+    /// The allocation failed (`warn_alloc`: "page allocation failure").
+    AllocFailure,
+    /// `__GFP_NOFAIL` would loop forever here; the model stops after a bounded number of rounds.
+    NofailBounded,
+    /// Bulk: fewer than two holes left; the request goes to `__alloc_pages` (one page).
+    BulkSinglePage,
+    /// Bulk: `__GFP_ACCOUNT` with kmem accounting sends the request to the single-page path.
+    BulkAccountFallback,
+    /// Bulk: page_owner is enabled, so every bulk request takes the single-page path.
+    BulkPageOwnerFallback,
+    /// Bulk: a zone of a remote node was reached; one page via the normal allocator.
+    BulkRemoteNode,
+    /// Bulk: no zone passed the watermark `LOW + nr_pages`.
+    BulkNoZone,
+    /// Bulk: the first pcp take failed; fall back to the single-page allocator.
+    BulkEmptyFallback,
+    /// Bulk: the pcp list ran dry after some pages; return what was allocated.
+    BulkPartial,
+    /// Bulk: the array is full already.
+    BulkArrayFull,
+    /// Compaction is not modelled.
+    CompactionSkipped,
+    /// The OOM killer is not modelled; a failed allocation fails.
+    OomNotModelled,
+    /// `ZONE_BOOSTED_WATERMARK` was cleared and kswapd woken from `rmqueue`.
+    BoostedWatermarkWake,
+}
+
+/// One change of state.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "ev", rename_all = "snake_case")]
+pub enum Event {
+    /// A simulated kernel function is entered.
+    Enter {
+        func: Func,
+        args: Args,
+    },
+    /// It returns: `ret` is a pfn, a count, or -1 for NULL, as the function returns.
+    Exit {
+        func: Func,
+        ret: i64,
+    },
+    /// A block of `1 << order` pages moved.
+    Move {
+        pfn: Pfn,
+        order: u8,
+        from: Loc,
+        to: Loc,
+    },
+    /// `expand()`: the upper half of a block at `order + 1` goes back at `order`.
+    Split {
+        zone: u16,
+        pfn: Pfn,
+        buddy: Pfn,
+        order: u8,
+    },
+    /// `__free_one_page()`: `pfn` and its buddy merge into a block of `order + 1`.
+    Merge {
+        zone: u16,
+        pfn: Pfn,
+        buddy: Pfn,
+        order: u8,
+    },
+    Lock {
+        lock: LockId,
+        taken: bool,
+    },
+    Irq {
+        cpu: u16,
+        disabled: bool,
+    },
+    /// A watermark check: which watermark (bulk adds `nr_pages` to LOW), and its numbers.
+    Watermark {
+        func: Func,
+        wmark: Wmark,
+        check: WatermarkCheck,
+    },
+    Counter {
+        counter: Counter,
+        zone: Option<u16>,
+        cpu: Option<u16>,
+        delta: i64,
+        value: i64,
+    },
+    Pageblock {
+        zone: u16,
+        pfn: Pfn,
+        from: MigrateType,
+        to: MigrateType,
+    },
+    KswapdWake {
+        node: u16,
+    },
+    Reclaim {
+        node: u16,
+        pages: u32,
+        direct: bool,
+    },
+    BadPage {
+        pfn: Pfn,
+        reason: BadPageReason,
+    },
+    Note {
+        note: Note,
+    },
+}
+
+/// What a call cost, counted from its events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cost {
+    pub events: u64,
+    pub zone_lock: u64,
+    pub pcp_lock: u64,
+    pub irq_off: u64,
+    pub pages_moved: u64,
+    pub stat_updates: u64,
+    pub splits: u64,
+    pub merges: u64,
+    pub watermark_checks: u64,
+}
+
+impl Cost {
+    #[inline]
+    fn count(&mut self, ev: &Event) {
+        self.events += 1;
+        match ev {
+            Event::Lock { lock: LockId::Zone { .. }, taken: true } => self.zone_lock += 1,
+            Event::Lock { lock: LockId::Pcp { .. }, taken: true } => self.pcp_lock += 1,
+            Event::Irq { disabled: true, .. } => self.irq_off += 1,
+            Event::Move { order, .. } => self.pages_moved += 1 << order,
+            Event::Counter { .. } => self.stat_updates += 1,
+            Event::Split { .. } => self.splits += 1,
+            Event::Merge { .. } => self.merges += 1,
+            Event::Watermark { .. } => self.watermark_checks += 1,
+            _ => {}
+        }
+    }
+
+    /// The cost of what happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &Cost) -> Cost {
+        Cost {
+            events: self.events - earlier.events,
+            zone_lock: self.zone_lock - earlier.zone_lock,
+            pcp_lock: self.pcp_lock - earlier.pcp_lock,
+            irq_off: self.irq_off - earlier.irq_off,
+            pages_moved: self.pages_moved - earlier.pages_moved,
+            stat_updates: self.stat_updates - earlier.stat_updates,
+            splits: self.splits - earlier.splits,
+            merges: self.merges - earlier.merges,
+            watermark_checks: self.watermark_checks - earlier.watermark_checks,
+        }
+    }
+}
+
+/// What a [`Trace`] keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceMode {
+    /// Drop events: the fastest; costs are not counted.
+    Off,
+    /// Count events into [`Cost`] without keeping them.
+    Count,
+    /// Keep every event and count it.
+    Record,
+}
+
+/// The event sink.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    pub mode: TraceMode,
+    pub events: Vec<Event>,
+    pub cost: Cost,
+}
+
+impl Trace {
+    pub fn new(mode: TraceMode) -> Trace {
+        Trace { mode, events: Vec::new(), cost: Cost::default() }
+    }
+
+    /// Whether events are looked at at all; callers skip building costly events when not.
+    #[inline(always)]
+    pub fn on(&self) -> bool {
+        self.mode != TraceMode::Off
+    }
+
+    #[inline(always)]
+    pub fn emit(&mut self, ev: Event) {
+        match self.mode {
+            TraceMode::Off => {}
+            TraceMode::Count => self.cost.count(&ev),
+            TraceMode::Record => {
+                self.cost.count(&ev);
+                self.events.push(ev);
+            }
+        }
+    }
+}

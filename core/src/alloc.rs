@@ -141,7 +141,7 @@ impl Machine {
                 }
                 if let Some(pfn) = self.rmqueue(preferred, z, order, gfp, alloc_flags, ac.migratetype) {
                     self.prep_new_page(pfn, order, gfp);
-                    if alloc_flags.contains(AllocFlags::HIGHATOMIC) {
+                    if self.highatomic_first(order, alloc_flags) {
                         self.reserve_highatomic_pageblock(z, pfn);
                     }
                     break 'retry Some(pfn);
@@ -213,16 +213,15 @@ impl Machine {
         });
         let irq = self.zone_lock(z);
         let mut page = None;
-        if alloc_flags.contains(AllocFlags::HIGHATOMIC) {
+        if self.highatomic_first(order, alloc_flags) {
             page = self.rmqueue_smallest(z, order, MigrateType::HighAtomic);
         }
         if page.is_none() {
             page = self.rmqueue_inner(z, order, mt, alloc_flags);
-            let last_resort = match self.profile.reserve_flags {
-                ReserveFlags::HarderHigh => AllocFlags::OOM | AllocFlags::HARDER,
-                ReserveFlags::NonBlockMinReserve => AllocFlags::OOM | AllocFlags::NON_BLOCK,
-            };
-            if page.is_none() && alloc_flags.intersects(last_resort) {
+            // 6.3+: OOM victims and non-blocking requests may take a highatomic block last.
+            let last_resort = self.profile.reserve_flags == ReserveFlags::NonBlockMinReserve
+                && alloc_flags.intersects(AllocFlags::OOM | AllocFlags::NON_BLOCK);
+            if page.is_none() && last_resort {
                 page = self.rmqueue_smallest(z, order, MigrateType::HighAtomic);
             }
         }
@@ -238,6 +237,15 @@ impl Machine {
         }
         self.trace.emit(Event::Exit { func: Func::RmqueueBuddy, ret: page.map_or(-1, i64::from) });
         page
+    }
+
+    /// Whether a request may use, and reserves, highatomic pageblocks: ≤6.2 a high-order
+    /// `ALLOC_HARDER` request; 6.3+ `ALLOC_HIGHATOMIC` (set for high-order `__GFP_HIGH` atomics).
+    fn highatomic_first(&self, order: u8, alloc_flags: AllocFlags) -> bool {
+        match self.profile.reserve_flags {
+            ReserveFlags::HarderHigh => order > 0 && alloc_flags.contains(AllocFlags::HARDER),
+            ReserveFlags::NonBlockMinReserve => alloc_flags.contains(AllocFlags::HIGHATOMIC),
+        }
     }
 
     /// `prep_new_page()` → `post_alloc_hook()`: refcount, and zeroing when `__GFP_ZERO` or

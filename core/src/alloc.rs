@@ -348,6 +348,7 @@ impl Machine {
         let can_direct_reclaim = gfp.contains(Gfp::DIRECT_RECLAIM);
         let costly_order = order > PAGE_ALLOC_COSTLY_ORDER;
         let ctx = self.task;
+        let gfp = gfp::slowpath_gfp_mask(gfp, self.profile, &mut NoWhy);
         let mut alloc_flags = gfp::gfp_to_alloc_flags(gfp, order, self.profile, &ctx, &mut NoWhy);
         ac.preferred?;
         if alloc_flags.contains(AllocFlags::KSWAPD) {

@@ -99,7 +99,7 @@ impl Gfp {
     pub const GFP_KERNEL: Gfp = Gfp::RECLAIM.union(Gfp::IO).union(Gfp::FS);
     /// `GFP_KERNEL_ACCOUNT`.
     pub const GFP_KERNEL_ACCOUNT: Gfp = Gfp::GFP_KERNEL.union(Gfp::ACCOUNT);
-    /// `GFP_NOWAIT` (6.8 added `__GFP_NOWARN`; no modelled era has that).
+    /// `GFP_NOWAIT`. Later kernels (6.12 has it) add `__GFP_NOWARN`; no modelled era does.
     pub const GFP_NOWAIT: Gfp = Gfp::KSWAPD_RECLAIM;
     /// `GFP_NOIO`.
     pub const GFP_NOIO: Gfp = Gfp::RECLAIM;
@@ -675,16 +675,16 @@ pub fn gfp_zone(gfp: Gfp, why: &mut impl Why) -> Result<ZoneType, GfpError> {
     };
     why.why(|| {
         let note = match modifiers.bits() {
-            0 => " (no zone modifier)",
             0x2 => " (a 64-bit kernel has no ZONE_HIGHMEM)",
             0x8 => " (__GFP_MOVABLE without __GFP_HIGHMEM does not reach ZONE_MOVABLE)",
             _ => "",
         };
-        let modifiers = if modifiers.is_empty() { "gfp_zone".to_owned() } else { bit_names(modifiers) };
-        format!(
-            "{modifiers}: the highest zone is ZONE_{}{note}; lower zones are the fallback",
-            zone.name().to_ascii_uppercase()
-        )
+        let label = if modifiers.is_empty() { "no zone modifier".to_owned() } else { bit_names(modifiers) };
+        let zone_name = zone.name().to_ascii_uppercase();
+        match zone {
+            ZoneType::Dma => format!("{label}: only ZONE_DMA"),
+            _ => format!("{label}: the highest zone is ZONE_{zone_name}{note}, falling back to lower zones"),
+        }
     });
     Ok(zone)
 }
@@ -878,8 +878,9 @@ fn era_name(name: &'static str, era: ReserveFlags) -> &'static str {
     }
 }
 
-/// What the slow path does with these flags: an rt task may use `reserve` (0x10 ≤6.2, 0x20 6.3+)
-/// when it runs in task context, where it can be the one being hurried.
+/// The rt-task rule of `gfp_to_alloc_flags` in both eras: an rt task gets `reserve`
+/// (`ALLOC_HARDER` ≤6.2, `ALLOC_MIN_RESERVE` 6.3+), but only in task context, where its
+/// priority is the caller's.
 fn rt_task_reserve(
     ctx: &TaskContext,
     reserve: AllocFlags,
@@ -1093,7 +1094,8 @@ pub struct Attempt {
     pub reserve: ReserveAccess,
 }
 
-/// A nominal min watermark, to state reserve rights as a share of 1024 whatever the zone size.
+/// A nominal min watermark, to state reserve rights as a share of 1024 whatever the zone size;
+/// the reasons of [`explain`] show the page counts for a min of this size.
 const NOMINAL_MIN: u64 = 1024;
 
 fn attempt(flags: AllocFlags, profile: &Profile, why: &mut impl Why) -> Attempt {
@@ -1102,7 +1104,11 @@ fn attempt(flags: AllocFlags, profile: &Profile, why: &mut impl Why) -> Attempt 
         ReserveAccess::All
     } else {
         match reserve_adjusted_min(NOMINAL_MIN, flags, profile, why) {
-            NOMINAL_MIN => ReserveAccess::NoAccess,
+            NOMINAL_MIN => {
+                let wmark = flags.wmark().name();
+                why.why(|| format!("no reserve rights: the zone must stay above its full {wmark} watermark"));
+                ReserveAccess::NoAccess
+            }
             min_per_1024 => ReserveAccess::Partial { min_per_1024 },
         }
     };
@@ -1168,6 +1174,7 @@ pub fn explain(gfp: Gfp, order: u8, profile: &Profile, ctx: &TaskContext) -> Gfp
     );
     let slow_gfp = slowpath_gfp_mask(gfp, profile, &mut reasons);
     let slow_flags = gfp_to_alloc_flags(slow_gfp, order, profile, ctx, &mut reasons);
+    reasons.push(format!("reserve shares below are for a min watermark of {NOMINAL_MIN} pages"));
     let slow_path = attempt(slow_flags, profile, &mut reasons);
     let reserve_flags = __gfp_pfmemalloc_flags(slow_gfp, ctx, &mut reasons);
     let pfmemalloc = if reserve_flags.is_empty() {

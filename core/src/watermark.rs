@@ -4,9 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::gfp::{AllocFlags, Gfp, Wmark};
+use crate::gfp::{self, AllocFlags, Gfp, Wmark};
 use crate::mem::{MigrateType, ZoneType, MAX_NR_ZONES, MIGRATE_PCPTYPES, NR_PAGE_ORDERS, PAGE_SHIFT};
 use crate::profile::{PcpHighRule, Profile, ReserveFlags};
+use crate::why::NoWhy;
 use crate::zone::Zone;
 
 /// `watermark_scale_factor` default (0.1% of the zone between watermarks).
@@ -167,35 +168,6 @@ fn unusable_free(z: &Zone, order: u8, alloc_flags: AllocFlags, profile: &Profile
     unusable
 }
 
-/// How far below the mark a reserve user may go, as `__zone_watermark_ok()` reduces `min`.
-fn reserve_adjusted_min(mark: i64, alloc_flags: AllocFlags, profile: &Profile) -> i64 {
-    let mut min = mark;
-    match profile.reserve_flags {
-        ReserveFlags::HarderHigh => {
-            if alloc_flags.contains(AllocFlags::HIGH) {
-                min -= min / 2;
-            }
-            if alloc_flags.contains(AllocFlags::OOM) {
-                min -= min / 2;
-            } else if alloc_flags.contains(AllocFlags::HARDER) {
-                min -= min / 4;
-            }
-        }
-        ReserveFlags::NonBlockMinReserve => {
-            if alloc_flags.contains(AllocFlags::MIN_RESERVE) {
-                min -= min / 2;
-                if alloc_flags.contains(AllocFlags::NON_BLOCK) {
-                    min -= min / 4;
-                }
-            }
-            if alloc_flags.contains(AllocFlags::OOM) {
-                min -= min / 2;
-            }
-        }
-    }
-    min
-}
-
 /// `__zone_watermark_ok()`: free pages above `mark` (reduced for reserve users) plus
 /// `lowmem_reserve[highest_zoneidx]`, and for order > 0 a free block of a suitable size and type.
 pub fn zone_watermark_ok(
@@ -209,7 +181,7 @@ pub fn zone_watermark_ok(
 ) -> WatermarkCheck {
     let unusable = unusable_free(z, order, alloc_flags, profile);
     let free = free_pages - unusable;
-    let min = reserve_adjusted_min(mark as i64, alloc_flags, profile);
+    let min = gfp::reserve_adjusted_min(mark, alloc_flags, profile, &mut NoWhy) as i64;
     let reserve = z.lowmem_reserve[highest_zoneidx.idx()];
     let mut ok = free > min + reserve as i64;
     if ok && order > 0 {
@@ -294,8 +266,10 @@ mod tests {
     }
 
     #[test]
-    fn batch_is_63_for_any_zone_of_256_mib_or_more_and_smaller_below() {
-        assert_eq!(zone_batchsize(65_536), 63);
+    fn batch_is_63_for_any_zone_of_1_gib_or_more_and_smaller_below() {
+        // 0.1% of the zone or 1 MiB (256 pages), whichever is smaller: 1 MiB wins from 1 GiB up.
+        assert_eq!(zone_batchsize(262_144), 63);
+        assert_eq!(zone_batchsize(65_536), 15);
         assert_eq!(zone_batchsize(4 << 20), 63);
         // DMA zone of 16 MiB with 3975 managed pages: 3975 >> 10 = 3, /4 = 0 → 1 → 1 + 0 → 1 - 1 = 0,
         // then zone_set_pageset_high_and_batch() takes max(1, batch).

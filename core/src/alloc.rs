@@ -9,7 +9,7 @@ use crate::gfp::{self, AllocFlags, Gfp};
 use crate::machine::Machine;
 use crate::mem::{MigrateType, Pfn, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
 use crate::pcp::pcp_allowed_order;
-use crate::profile::ReserveFlags;
+use crate::profile::{PcpHighRule, ReserveFlags};
 use crate::trace::{Args, Event, Func, Loc, Note};
 use crate::why::NoWhy;
 
@@ -121,23 +121,19 @@ impl Machine {
                     alloc_flags.remove(AllocFlags::NOFRAGMENT);
                     continue 'retry;
                 }
-                if !alloc_flags.contains(AllocFlags::NO_WATERMARKS) {
-                    let wmark = alloc_flags.wmark();
-                    let mark = self.zones[z].wmark_pages(wmark);
-                    let check = crate::watermark::zone_watermark_fast(
-                        &self.zones[z],
-                        order,
-                        mark,
-                        ac.highest_zoneidx,
-                        alloc_flags,
-                        gfp,
-                        self.profile,
-                    );
-                    self.trace.emit(Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
-                    if !check.ok {
-                        // node_reclaim() is off by default (vm.zone_reclaim_mode = 0).
-                        continue;
-                    }
+                // 6.7+: note a zone below its high watermark first (ZONE_BELOW_HIGH), so the free
+                // path shrinks pcp->high; a zone above high is used without a second check.
+                let mut above_high = false;
+                if self.profile.pcp_high == PcpHighRule::AutoTune && !self.zones[z].below_high {
+                    above_high = self.watermark_fast(z, order, Wmark::High, ac, alloc_flags, gfp);
+                    self.zones[z].below_high = !above_high;
+                }
+                if !above_high
+                    && !self.watermark_fast(z, order, alloc_flags.wmark(), ac, alloc_flags, gfp)
+                    && !alloc_flags.contains(AllocFlags::NO_WATERMARKS)
+                {
+                    // node_reclaim() is off by default (vm.zone_reclaim_mode = 0).
+                    continue;
                 }
                 if let Some(pfn) = self.rmqueue(preferred, z, order, gfp, alloc_flags, ac.migratetype) {
                     self.prep_new_page(pfn, order, gfp);
@@ -155,6 +151,31 @@ impl Machine {
         };
         self.trace.emit(Event::Exit { func: Func::GetPageFromFreelist, ret: page.map_or(-1, i64::from) });
         page
+    }
+
+    /// `zone_watermark_fast()` of a zone against one of its watermarks, traced.
+    fn watermark_fast(
+        &mut self,
+        z: usize,
+        order: u8,
+        wmark: Wmark,
+        ac: &AllocContext,
+        alloc_flags: AllocFlags,
+        gfp: Gfp,
+    ) -> bool {
+        let zone = &self.zones[z];
+        let mark = zone.wmark_pages(wmark);
+        let check = crate::watermark::zone_watermark_fast(
+            zone,
+            order,
+            mark,
+            ac.highest_zoneidx,
+            alloc_flags,
+            gfp,
+            self.profile,
+        );
+        self.trace.emit(Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
+        check.ok
     }
 
     /// `rmqueue()`: orders the pcp allows come from the current CPU's pcp list (5.14+: falling

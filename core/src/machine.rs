@@ -146,8 +146,10 @@ impl Machine {
                     nr_free_pages: 0,
                     pageset_batch: 0,
                     pageset_high: 0,
+                    pageset_high_max: 0,
                     boosted_watermark: false,
                     reclaim_active: false,
+                    below_high: false,
                     nr_file_pages: 0,
                     pcp: vec![
                         PerCpuPages {
@@ -155,6 +157,11 @@ impl Machine {
                             high: 0,
                             batch: 1,
                             free_factor: 0,
+                            high_min: 0,
+                            high_max: 0,
+                            alloc_factor: 0,
+                            free_count: 0,
+                            prev_free_high_order: false,
                             lists: vec![List::EMPTY; profile.nr_pcp_lists()],
                             locked: false,
                         };
@@ -256,13 +263,22 @@ impl Machine {
             },
         );
         let batch = self.config.pcp_batch.unwrap_or(sizing.batch);
-        let high = self.config.pcp_high.unwrap_or(sizing.high);
+        // A fixed high pins the range, as `percpu_pagelist_high_fraction` does in 6.7+.
+        let (high_min, high_max) = match self.config.pcp_high {
+            Some(h) => (h, h),
+            None => (sizing.high_min, sizing.high_max),
+        };
         let zone = &mut self.zones[z];
         zone.pageset_batch = batch;
-        zone.pageset_high = high;
+        zone.pageset_high = high_min;
+        zone.pageset_high_max = high_max;
         for pcp in &mut zone.pcp {
             pcp.batch = batch;
-            pcp.high = high;
+            pcp.high_min = high_min;
+            pcp.high_max = high_max;
+            // 6.7+ starts `high` at 0 and clamps it into the range at first use; starting at
+            // high_min shows the same value from the start.
+            pcp.high = high_min;
         }
     }
 

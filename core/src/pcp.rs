@@ -2,11 +2,22 @@
 //! `free_unref_page` / `free_unref_page_commit` with the `high` / `batch` rules,
 //! `free_pcppages_bulk`, and the drains.
 
-use crate::gfp::AllocFlags;
+use crate::gfp::{AllocFlags, Wmark};
 use crate::machine::Machine;
-use crate::mem::{MigrateType, PageState, Pfn, MIGRATE_PCPTYPES, PAGEBLOCK_ORDER, PAGE_ALLOC_COSTLY_ORDER};
+use crate::mem::{
+    MigrateType, PageState, Pfn, ZoneType, MIGRATE_PCPTYPES, PAGEBLOCK_ORDER, PAGE_ALLOC_COSTLY_ORDER,
+};
 use crate::profile::{PcpFreeOrder, PcpHighRule, PcpLists, PcpLocking, Profile};
 use crate::trace::{Args, Counter, Event, Func, Loc, LockId};
+
+/// `CONFIG_PCP_BATCH_SCALE_MAX` (default 5): how far 6.7+ scales refills and frees.
+pub const PCP_BATCH_SCALE_MAX: u32 = 5;
+
+/// The kernel's `clamp(v, lo, hi)`: `min(max(v, lo), hi)`, which gives `hi` when `lo > hi`
+/// (Rust's `clamp` would panic there).
+fn kernel_clamp(v: u32, lo: u32, hi: u32) -> u32 {
+    v.max(lo).min(hi)
+}
 
 /// `order_to_pindex()`: orders 0–3 by migratetype, then the THP list(s).
 pub fn order_to_pindex(profile: &Profile, mt: MigrateType, order: u8) -> usize {
@@ -96,10 +107,16 @@ impl Machine {
         pindex: usize,
     ) -> Option<Pfn> {
         if self.zones[z].pcp[cpu as usize].lists[pindex].is_empty() {
-            let mut batch = self.zones[z].pcp[cpu as usize].batch;
-            if batch > 1 {
-                batch = (batch >> order).max(2);
-            }
+            let batch = if self.profile.pcp_high == PcpHighRule::AutoTune {
+                self.nr_pcp_alloc(z, cpu, order)
+            } else {
+                let batch = self.zones[z].pcp[cpu as usize].batch;
+                if batch > 1 {
+                    (batch >> order).max(2)
+                } else {
+                    batch
+                }
+            };
             let alloced = self.rmqueue_bulk(z, cpu, order, batch, pindex, mt, alloc_flags);
             self.mod_pcp_count(z, cpu, i64::from(alloced) << order);
             if self.zones[z].pcp[cpu as usize].lists[pindex].is_empty() {
@@ -146,8 +163,12 @@ impl Machine {
             },
         });
         self.pcp_lock(z, cpu);
-        if self.profile.pcp_free_factor {
-            self.zones[z].pcp[cpu as usize].free_factor >>= 1;
+        // An allocation ends a run of frees: the batch freed shrinks again.
+        let pcp = &mut self.zones[z].pcp[cpu as usize];
+        match self.profile.pcp_high {
+            PcpHighRule::SixTimesBatch => {}
+            PcpHighRule::LowWatermarkSplit => pcp.free_factor >>= 1,
+            PcpHighRule::AutoTune => pcp.free_count >>= 1,
         }
         let pindex = order_to_pindex(self.profile, mt, order);
         let page = self.rmqueue_pcplist_locked(z, cpu, order, mt, alloc_flags, pindex);
@@ -238,6 +259,11 @@ impl Machine {
     /// `free_unref_page_commit()`: add to the head of the pcp list (hot), then free a batch to the
     /// buddy lists if `count` reached `high`.
     fn free_unref_page_commit(&mut self, z: usize, cpu: u16, pfn: Pfn, mt: MigrateType, order: u8) {
+        let rule = self.profile.pcp_high;
+        if rule == PcpHighRule::AutoTune {
+            // A free ends a run of allocations: refills shrink again.
+            self.zones[z].pcp[cpu as usize].alloc_factor >>= 1;
+        }
         self.count_pgfree(1 << order);
         let pindex = order_to_pindex(self.profile, mt, order);
         let from = Loc::Caller { owner: self.pages[pfn as usize].owner, slot: None };
@@ -254,20 +280,44 @@ impl Machine {
             to: Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 },
         });
         self.mod_pcp_count(z, cpu, 1 << order);
-        let pcp = &self.zones[z].pcp[cpu as usize];
+        let pcp = &mut self.zones[z].pcp[cpu as usize];
         let (count, batch) = (pcp.count, pcp.batch);
-        match self.profile.pcp_high {
-            PcpHighRule::SixTimesBatch => {
-                if count >= pcp.high {
-                    self.free_pcppages_bulk(z, cpu, batch, pindex);
+        let high_order = order > 0 && order <= PAGE_ALLOC_COSTLY_ORDER;
+        let free_high = match rule {
+            PcpHighRule::SixTimesBatch => false,
+            PcpHighRule::LowWatermarkSplit => pcp.free_factor > 0 && high_order,
+            PcpHighRule::AutoTune => {
+                // Consecutive high-order frees drain the pcp (PCPF_PREV_FREE_HIGH_ORDER);
+                // PCPF_FREE_HIGH_BATCH is taken as set (a CPU cache slice larger than 3 batches),
+                // so a batch stays behind.
+                let free_high =
+                    high_order && pcp.free_count >= batch && pcp.prev_free_high_order && count >= batch;
+                pcp.prev_free_high_order = high_order;
+                if pcp.free_count < batch << PCP_BATCH_SCALE_MAX {
+                    pcp.free_count += 1 << order;
                 }
+                free_high
             }
-            PcpHighRule::LowWatermarkSplit => {
-                let free_high = pcp.free_factor > 0 && order > 0 && order <= PAGE_ALLOC_COSTLY_ORDER;
-                let high = self.nr_pcp_high(z, cpu, free_high);
-                if count >= high {
-                    let n = self.nr_pcp_free(z, cpu, high, batch, free_high);
-                    self.free_pcppages_bulk(z, cpu, n, pindex);
+        };
+        let high = self.nr_pcp_high(z, cpu, free_high);
+        if count >= high {
+            let n = self.nr_pcp_free(z, cpu, high, free_high);
+            self.free_pcppages_bulk(z, cpu, n, pindex);
+            if rule == PcpHighRule::AutoTune && self.zones[z].below_high {
+                let zone = &self.zones[z];
+                let mark = zone.wmark_pages(Wmark::High);
+                let free = zone.nr_free_pages;
+                let ok = crate::watermark::zone_watermark_ok(
+                    zone,
+                    0,
+                    mark,
+                    ZoneType::Movable,
+                    AllocFlags::empty(),
+                    free,
+                    self.profile,
+                );
+                if ok.ok {
+                    self.zones[z].below_high = false;
                 }
             }
         }
@@ -286,37 +336,125 @@ impl Machine {
         });
     }
 
-    /// `nr_pcp_high()` (5.14–6.6): 0 when freeing high-order pages in a batch, at most four
-    /// batches while the node is under reclaim, else `pcp->high`.
-    fn nr_pcp_high(&self, z: usize, cpu: u16, free_high: bool) -> u32 {
-        let zone = &self.zones[z];
-        let pcp = &zone.pcp[cpu as usize];
-        if pcp.high == 0 || free_high {
-            0
-        } else if zone.reclaim_active {
-            (pcp.batch << 2).min(pcp.high)
-        } else {
-            pcp.high
+    /// `nr_pcp_high()`: the count at which a free returns pages to the buddy lists. ≤5.13 `high`
+    /// as set. 5.14–6.6: 0 when freeing high-order pages in a batch, at most four batches while
+    /// the node is under reclaim. 6.7+ also moves `high` itself: down by what was freed while the
+    /// zone is under reclaim or below its high watermark, up to `free_count + batch` when frees
+    /// keep hitting it.
+    fn nr_pcp_high(&mut self, z: usize, cpu: u16, free_high: bool) -> u32 {
+        let zone = &mut self.zones[z];
+        let (reclaim_active, below_high) = (zone.reclaim_active, zone.below_high);
+        let pcp = &mut zone.pcp[cpu as usize];
+        let batch = pcp.batch;
+        match self.profile.pcp_high {
+            PcpHighRule::SixTimesBatch => pcp.high,
+            PcpHighRule::LowWatermarkSplit => {
+                if pcp.high == 0 || free_high {
+                    0
+                } else if reclaim_active {
+                    (batch << 2).min(pcp.high)
+                } else {
+                    pcp.high
+                }
+            }
+            PcpHighRule::AutoTune => {
+                let (high_min, high_max) = (pcp.high_min, pcp.high_max);
+                pcp.high = kernel_clamp(pcp.high, high_min, high_max);
+                let high = pcp.high;
+                if high == 0 {
+                    return 0;
+                }
+                if free_high {
+                    pcp.high = high.saturating_sub(batch << PCP_BATCH_SCALE_MAX).max(high_min);
+                    return 0;
+                }
+                if reclaim_active {
+                    pcp.high = high.saturating_sub(pcp.free_count.max(batch)).max(high_min);
+                    return (batch << 2).min(pcp.high);
+                }
+                if high_min == high_max {
+                    return high;
+                }
+                if below_high {
+                    pcp.high = high.saturating_sub(pcp.free_count.max(batch)).max(high_min);
+                    return pcp.count.max(high_min);
+                }
+                if pcp.count >= high {
+                    let need_high = pcp.free_count + batch;
+                    if pcp.high < need_high {
+                        pcp.high = kernel_clamp(need_high, high_min, high_max);
+                    }
+                }
+                high
+            }
         }
     }
 
-    /// `nr_pcp_free()` (5.14–6.6): free more each time frees follow frees (`free_factor`),
-    /// keeping at least a batch on the list.
-    fn nr_pcp_free(&mut self, z: usize, cpu: u16, high: u32, batch: u32, free_high: bool) -> u32 {
+    /// `nr_pcp_free()`: how much a free at `high` returns. ≤5.13 one batch. 5.14–6.6: the batch
+    /// doubled for each free since the last allocation (`free_factor`). 6.7+: the pages freed
+    /// since the last allocation (`free_count`). Both keep at least a batch on the list.
+    fn nr_pcp_free(&mut self, z: usize, cpu: u16, high: u32, free_high: bool) -> u32 {
         let pcp = &mut self.zones[z].pcp[cpu as usize];
-        if free_high {
-            return pcp.count;
+        let batch = pcp.batch;
+        match self.profile.pcp_high {
+            PcpHighRule::SixTimesBatch => batch,
+            PcpHighRule::LowWatermarkSplit => {
+                if free_high {
+                    return pcp.count;
+                }
+                if high < batch {
+                    return 1;
+                }
+                let scaled = batch
+                    .checked_shl(u32::from(pcp.free_factor))
+                    .filter(|b| b >> pcp.free_factor == batch)
+                    .unwrap_or(u32::MAX);
+                if scaled < high - batch {
+                    pcp.free_factor += 1;
+                }
+                kernel_clamp(scaled, batch, high - batch)
+            }
+            PcpHighRule::AutoTune => {
+                if free_high {
+                    return pcp.count.min(batch << PCP_BATCH_SCALE_MAX);
+                }
+                if high < batch {
+                    return 1;
+                }
+                kernel_clamp(pcp.free_count, batch, high - batch)
+            }
         }
-        if high < batch {
+    }
+
+    /// `nr_pcp_alloc()` (6.7+): a refill takes `batch << alloc_factor` (growing while refills
+    /// follow refills) but no more than leaves room below `high`, and raises `high` by the refill
+    /// unless the zone is below its high watermark.
+    fn nr_pcp_alloc(&mut self, z: usize, cpu: u16, order: u8) -> u32 {
+        let below_high = self.zones[z].below_high;
+        let pcp = &mut self.zones[z].pcp[cpu as usize];
+        let base = pcp.batch;
+        let (high_min, high_max) = (pcp.high_min, pcp.high_max);
+        pcp.high = kernel_clamp(pcp.high, high_min, high_max);
+        let mut high = pcp.high;
+        if high < base {
             return 1;
         }
-        let (min_nr, max_nr) = (batch, high - batch);
-        let scaled = batch.checked_shl(u32::from(pcp.free_factor)).filter(|b| b >> pcp.free_factor == batch);
-        let scaled = scaled.unwrap_or(u32::MAX);
-        if scaled < max_nr {
-            pcp.free_factor += 1;
+        let mut batch = if order > 0 { base } else { base << pcp.alloc_factor };
+        if high_min != high_max && !below_high {
+            high = (high + batch).min(high_max);
+            pcp.high = high;
         }
-        scaled.clamp(min_nr, max_nr.max(min_nr))
+        if order == 0 {
+            let max_nr_alloc = (high as i64 - pcp.count as i64 - base as i64).max(base as i64) as u32;
+            if batch <= max_nr_alloc && pcp.alloc_factor < PCP_BATCH_SCALE_MAX as u8 {
+                pcp.alloc_factor += 1;
+            }
+            batch = batch.min(max_nr_alloc);
+        }
+        if batch > 1 {
+            batch = (batch >> order).max(2);
+        }
+        batch
     }
 
     /// `free_pcppages_bulk()`: under `zone->lock`, return `count` base pages from the tails
@@ -411,7 +549,8 @@ impl Machine {
         1 << order
     }
 
-    /// `drain_pages_zone()`: free everything a CPU's pcp holds for a zone.
+    /// `drain_pages_zone()`: free everything a CPU's pcp holds for a zone; 6.7+ in chunks of
+    /// `batch << CONFIG_PCP_BATCH_SCALE_MAX`, each in its own lock section.
     pub fn drain_pages_zone(&mut self, cpu: u16, z: usize) {
         if self.zones[z].pcp[cpu as usize].count == 0 {
             return;
@@ -420,10 +559,22 @@ impl Machine {
             func: Func::DrainPagesZone,
             args: Args { cpu: Some(cpu), zone: Some(z as u16), ..Args::default() },
         });
-        self.pcp_lock(z, cpu);
-        let count = self.zones[z].pcp[cpu as usize].count;
-        self.free_pcppages_bulk(z, cpu, count, 0);
-        self.pcp_unlock(z, cpu);
+        loop {
+            self.pcp_lock(z, cpu);
+            let pcp = &self.zones[z].pcp[cpu as usize];
+            let count = pcp.count;
+            let chunk = match self.profile.pcp_high {
+                PcpHighRule::AutoTune => count.min(pcp.batch << PCP_BATCH_SCALE_MAX),
+                _ => count,
+            };
+            if chunk > 0 {
+                self.free_pcppages_bulk(z, cpu, chunk, 0);
+            }
+            self.pcp_unlock(z, cpu);
+            if self.zones[z].pcp[cpu as usize].count == 0 {
+                break;
+            }
+        }
         self.trace.emit(Event::Exit { func: Func::DrainPagesZone, ret: 0 });
     }
 

@@ -62,13 +62,19 @@ pub enum PcpLists {
     ByOrderThpMovableSplit,
 }
 
-/// How `pcp->high` is chosen.
+/// How `pcp->high` is chosen and how much a free above it returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PcpHighRule {
-    /// ≤5.13: `high = 6 * batch`.
+    /// ≤5.13: `high = 6 * batch`; a free at `high` returns one batch.
     SixTimesBatch,
-    /// 5.14–6.6: `zone_highsize()`: the low watermark split over the node's CPUs, at least `4 * batch`.
+    /// 5.14–6.6: `zone_highsize()`: the low watermark split over the node's CPUs, at least
+    /// `4 * batch`; `free_factor` doubles the batch freed while frees follow frees.
     LowWatermarkSplit,
+    /// 6.7+: `high` floats between `high_min` (the 5.14 value) and `high_max` (1/8 of the zone
+    /// split over the CPUs): it grows on refills and when frees hit it, shrinks while the zone is
+    /// below its high watermark; `alloc_factor` scales refills, `free_count` the batch freed, and
+    /// drains go in chunks of `batch << CONFIG_PCP_BATCH_SCALE_MAX`.
+    AutoTune,
 }
 
 /// The lock that protects a CPU's pcp lists, which decides what a pcp section costs.
@@ -127,8 +133,6 @@ pub struct Profile {
     pub bulk_skips_page_owner: bool,
     pub pcp_lists: PcpLists,
     pub pcp_high: PcpHighRule,
-    /// 5.14–6.6: `pcp->free_factor` scales the batch freed and decays on single-page allocation.
-    pub pcp_free_factor: bool,
     pub pcp_locking: PcpLocking,
     pub pcp_free_order: PcpFreeOrder,
     /// 5.14+: `rmqueue` falls through to the buddy lists when `rmqueue_pcplist` returns NULL
@@ -185,7 +189,6 @@ const V5_13: Profile = Profile {
     bulk_skips_page_owner: false,
     pcp_lists: PcpLists::ByMigratetype,
     pcp_high: PcpHighRule::SixTimesBatch,
-    pcp_free_factor: false,
     pcp_locking: PcpLocking::IrqSave,
     pcp_free_order: PcpFreeOrder::BatchFreeRoundRobin,
     rmqueue_buddy_fallthrough: false,
@@ -205,12 +208,20 @@ const V6_1: Profile = Profile {
     bulk_skips_page_owner: true,
     pcp_lists: PcpLists::ByOrderThpMovableSplit,
     pcp_high: PcpHighRule::LowWatermarkSplit,
-    pcp_free_factor: true,
     pcp_locking: PcpLocking::SpinTrylockIrqSave,
     pcp_free_order: PcpFreeOrder::PindexRoundRobin,
     rmqueue_buddy_fallthrough: true,
     reserve_flags: ReserveFlags::HarderHigh,
     released: "2022-12",
+};
+
+const V6_6: Profile = Profile {
+    id: "6.6",
+    title: "6.6 LTS (IRQs left enabled for pcp, __GFP_ATOMIC gone)",
+    pcp_locking: PcpLocking::SpinTrylock,
+    reserve_flags: ReserveFlags::NonBlockMinReserve,
+    released: "2023-10",
+    ..V6_1
 };
 
 /// Every profile, oldest first.
@@ -238,7 +249,6 @@ pub static PROFILES: &[Profile] = &[
         bulk_skips_page_owner: true,
         pcp_lists: PcpLists::ByOrderThpPerType,
         pcp_high: PcpHighRule::LowWatermarkSplit,
-        pcp_free_factor: true,
         pcp_locking: PcpLocking::LocalLockIrqSave,
         pcp_free_order: PcpFreeOrder::PindexRoundRobin,
         rmqueue_buddy_fallthrough: true,
@@ -246,13 +256,13 @@ pub static PROFILES: &[Profile] = &[
         ..V5_13
     },
     V6_1,
+    V6_6,
     Profile {
-        id: "6.6",
-        title: "6.6 LTS (IRQs left enabled for pcp, __GFP_ATOMIC gone)",
-        pcp_locking: PcpLocking::SpinTrylock,
-        reserve_flags: ReserveFlags::NonBlockMinReserve,
-        released: "2023-10",
-        ..V6_1
+        id: "6.7",
+        title: "6.7+ (pcp high auto-tuning: high between high_min and high_max, alloc_factor, free_count)",
+        pcp_high: PcpHighRule::AutoTune,
+        released: "2024-01",
+        ..V6_6
     },
 ];
 
@@ -305,7 +315,6 @@ const FIELD_ORDER: &[&str] = &[
     "bulk_skips_page_owner",
     "pcp_lists",
     "pcp_high",
-    "pcp_free_factor",
     "pcp_locking",
     "pcp_free_order",
     "rmqueue_buddy_fallthrough",

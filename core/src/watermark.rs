@@ -89,12 +89,17 @@ pub fn zone_batchsize(managed: u64) -> u32 {
     (rounddown_pow_of_two(batch + batch / 2) - 1) as u32
 }
 
-/// How `pcp->high` and `pcp->batch` come out for one zone, with the numbers behind them.
+/// How `pcp->batch` and the range of `pcp->high` come out for one zone (`high_min == high_max`
+/// before 6.7, where `high` is fixed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct PcpSizing {
     pub batch: u32,
-    pub high: u32,
+    pub high_min: u32,
+    pub high_max: u32,
 }
+
+/// `MIN_PERCPU_PAGELIST_HIGH_FRACTION`: 6.7+ lets `high` grow to 1/8 of the zone.
+pub const MIN_PERCPU_PAGELIST_HIGH_FRACTION: u32 = 8;
 
 /// Inputs of the pcp sizing rules that are not properties of the zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,25 +114,34 @@ pub struct PcpSizingInput {
     pub fraction: u32,
 }
 
+/// `zone_highsize()`: the low watermark (or `managed / fraction`) split over the node's CPUs, at
+/// least four batches.
+fn zone_highsize(input: &PcpSizingInput, batch: u32, fraction: u32) -> u32 {
+    let total = if fraction == 0 { input.low_wmark } else { input.managed / u64::from(fraction) };
+    let split = if input.node_cpus == 0 { input.online_cpus } else { input.node_cpus }.max(1);
+    ((total / u64::from(split)) as u32).max(batch << 2)
+}
+
 /// `zone_set_pageset_high_and_batch()` (5.14+) or `pageset_set_high_and_batch()` (≤5.13).
 pub fn pcp_sizing(profile: &Profile, input: PcpSizingInput) -> PcpSizing {
     let batch = zone_batchsize(input.managed).max(1);
+    let fixed = |batch, high| PcpSizing { batch, high_min: high, high_max: high };
     match profile.pcp_high {
         PcpHighRule::SixTimesBatch if input.fraction != 0 => {
             // ≤5.13 `pageset_set_high()`: high from the fraction, batch a quarter of it, capped.
             let high = (input.managed / input.fraction as u64) as u32;
-            let batch = (high / 4).clamp(1, PAGE_SHIFT * 8);
-            PcpSizing { batch, high }
+            fixed((high / 4).clamp(1, PAGE_SHIFT * 8), high)
         }
-        PcpHighRule::SixTimesBatch => PcpSizing { batch, high: 6 * batch },
-        PcpHighRule::LowWatermarkSplit => {
-            // `zone_highsize()`.
-            let total =
-                if input.fraction == 0 { input.low_wmark } else { input.managed / input.fraction as u64 };
-            let split = if input.node_cpus == 0 { input.online_cpus } else { input.node_cpus }.max(1);
-            let high = ((total / split as u64) as u32).max(batch << 2);
-            PcpSizing { batch, high }
+        PcpHighRule::SixTimesBatch => fixed(batch, 6 * batch),
+        PcpHighRule::LowWatermarkSplit => fixed(batch, zone_highsize(&input, batch, input.fraction)),
+        PcpHighRule::AutoTune if input.fraction != 0 => {
+            fixed(batch, zone_highsize(&input, batch, input.fraction))
         }
+        PcpHighRule::AutoTune => PcpSizing {
+            batch,
+            high_min: zone_highsize(&input, batch, 0),
+            high_max: zone_highsize(&input, batch, MIN_PERCPU_PAGELIST_HIGH_FRACTION),
+        },
     }
 }
 
@@ -299,10 +313,20 @@ mod tests {
         let input =
             PcpSizingInput { managed: 262_144, low_wmark: 4_000, node_cpus: 4, online_cpus: 4, fraction: 0 };
         let old = pcp_sizing(Profile::by_id("5.13").unwrap(), input);
-        assert_eq!(old, PcpSizing { batch: 63, high: 378 });
+        assert_eq!(old, PcpSizing { batch: 63, high_min: 378, high_max: 378 });
         let new = pcp_sizing(Profile::by_id("6.1").unwrap(), input);
-        assert_eq!(new, PcpSizing { batch: 63, high: 1000 });
+        assert_eq!(new, PcpSizing { batch: 63, high_min: 1000, high_max: 1000 });
         let tiny = pcp_sizing(Profile::by_id("6.1").unwrap(), PcpSizingInput { low_wmark: 100, ..input });
-        assert_eq!(tiny.high, 63 * 4, "high is at least four batches");
+        assert_eq!(tiny.high_min, 63 * 4, "high is at least four batches");
+    }
+
+    #[test]
+    fn pcp_high_in_6_7_floats_up_to_an_eighth_of_the_zone_split_over_the_cpus() {
+        let input =
+            PcpSizingInput { managed: 262_144, low_wmark: 4_000, node_cpus: 4, online_cpus: 4, fraction: 0 };
+        let auto = pcp_sizing(Profile::by_id("6.7").unwrap(), input);
+        assert_eq!(auto, PcpSizing { batch: 63, high_min: 1000, high_max: 262_144 / 8 / 4 });
+        let pinned = pcp_sizing(Profile::by_id("6.7").unwrap(), PcpSizingInput { fraction: 64, ..input });
+        assert_eq!((pinned.high_min, pinned.high_max), (1024, 1024));
     }
 }

@@ -24,6 +24,16 @@ pub struct PerCpuPages {
     pub batch: u32,
     /// 5.14–6.6: grows while frees dominate, scaling the batch freed; halved on allocation.
     pub free_factor: u8,
+    /// 6.7+: the range `high` floats in.
+    pub high_min: u32,
+    pub high_max: u32,
+    /// 6.7+: refills take `batch << alloc_factor` while allocations follow allocations; halved on
+    /// every free.
+    pub alloc_factor: u8,
+    /// 6.7+: pages freed since the last allocation (halved on allocation): the batch freed.
+    pub free_count: u32,
+    /// 6.7+ `PCPF_PREV_FREE_HIGH_ORDER`: the previous free was of order 1–3.
+    pub prev_free_high_order: bool,
     /// `lists[NR_PCP_LISTS]`, indexed by `order_to_pindex`.
     pub lists: Vec<List>,
     /// Whether the pcp lock (or its IRQ-off section) is held right now; the model is single
@@ -63,14 +73,18 @@ pub struct Zone {
     pub nr_reserved_highatomic: u64,
     /// `vm_stat[NR_FREE_PAGES]`, exact (no per-CPU drift: see the deviations list).
     pub nr_free_pages: i64,
-    /// `pageset_batch` / `pageset_high`: what every CPU's pcp was last set to.
+    /// `pageset_batch` / `pageset_high` (6.7+: `pageset_high_min`) / `pageset_high_max`: what
+    /// every CPU's pcp was last sized to.
     pub pageset_batch: u32,
     pub pageset_high: u32,
+    pub pageset_high_max: u32,
     /// `ZONE_BOOSTED_WATERMARK`.
     pub boosted_watermark: bool,
     /// `ZONE_RECLAIM_ACTIVE` (5.14+): kswapd is reclaiming this zone's node, so pcp lists hold
     /// at most four batches.
     pub reclaim_active: bool,
+    /// `ZONE_BELOW_HIGH` (6.7+): free pages fell below the high watermark, so pcp `high` decays.
+    pub below_high: bool,
     /// Page-cache pages of this zone (`NR_ZONE_*_FILE`): what reclaim can free.
     pub nr_file_pages: u64,
     pub pcp: Vec<PerCpuPages>,

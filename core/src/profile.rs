@@ -271,6 +271,8 @@ pub static PROFILES: &[Profile] = &[
 pub struct Change {
     pub profile: &'static str,
     pub field: &'static str,
+    /// What the field decides, in words.
+    pub meaning: &'static str,
     pub before: String,
     pub after: String,
 }
@@ -281,45 +283,41 @@ pub fn changelog() -> Vec<Change> {
     for pair in PROFILES.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         let (fa, fb) = (profile_fields(a), profile_fields(b));
-        for ((field, before), (_, after)) in fa.into_iter().zip(fb) {
+        for ((&(field, meaning), before), after) in FIELDS.iter().zip(fa).zip(fb) {
             if before != after {
-                out.push(Change { profile: b.id, field, before, after });
+                out.push(Change { profile: b.id, field, meaning, before, after });
             }
         }
     }
     out
 }
 
-/// The behavioural fields of a profile as (name, value) pairs, in declaration order.
-fn profile_fields(p: &Profile) -> Vec<(&'static str, String)> {
+/// The values of a profile's behavioural fields, in the order of [`FIELDS`].
+fn profile_fields(p: &Profile) -> Vec<String> {
     let value = serde_json::to_value(p).expect("profiles serialise");
     let serde_json::Value::Object(map) = value else { unreachable!("a struct serialises to a map") };
-    const SKIP: [&str; 3] = ["id", "title", "released"];
-    FIELD_ORDER
+    FIELDS
         .iter()
-        .filter(|f| !SKIP.contains(f))
-        .map(|f| (*f, map[*f].as_str().map(str::to_owned).unwrap_or_else(|| map[*f].to_string())))
+        .map(|(f, _)| map[*f].as_str().map(str::to_owned).unwrap_or_else(|| map[*f].to_string()))
         .collect()
 }
 
-/// Field names of [`Profile`] in declaration order (serde_json's map is sorted by key).
-const FIELD_ORDER: &[&str] = &[
-    "id",
-    "title",
-    "bulk_api",
-    "one_page_rule",
-    "full_array_return",
-    "empty_take_fallback",
-    "bulk_stats",
-    "bulk_skips_account",
-    "bulk_skips_page_owner",
-    "pcp_lists",
-    "pcp_high",
-    "pcp_locking",
-    "pcp_free_order",
-    "rmqueue_buddy_fallthrough",
-    "reserve_flags",
-    "released",
+/// The behavioural fields of [`Profile`] in declaration order, with what each decides
+/// (serde_json's map is sorted by key, so the order is kept here).
+const FIELDS: &[(&str, &str)] = &[
+    ("bulk_api", "which targets __alloc_pages_bulk accepts: a list, or a list or an array"),
+    ("one_page_rule", "when a bulk request is handed to the single-page allocator"),
+    ("full_array_return", "what a bulk call on an already-full array returns"),
+    ("empty_take_fallback", "when a bulk call whose pcp list ran dry falls back to __alloc_pages"),
+    ("bulk_stats", "whether PGALLOC and NUMA stats are counted per page or once per bulk call"),
+    ("bulk_skips_account", "whether __GFP_ACCOUNT sends bulk calls to the single-page path"),
+    ("bulk_skips_page_owner", "whether page_owner sends bulk calls to the single-page path"),
+    ("pcp_lists", "how the per-CPU lists are indexed: by migratetype, or by order and migratetype"),
+    ("pcp_high", "how pcp->high is set and how much a free above it returns"),
+    ("pcp_locking", "what protects a CPU's pcp lists: IRQs off, a local lock, or a spinlock"),
+    ("pcp_free_order", "in which order free_pcppages_bulk empties the pcp lists"),
+    ("rmqueue_buddy_fallthrough", "whether rmqueue tries the buddy lists when the pcp list fails"),
+    ("reserve_flags", "the reserve alloc flags: ALLOC_HARDER/HIGH or ALLOC_NON_BLOCK/MIN_RESERVE"),
 ];
 
 #[cfg(test)]
@@ -344,8 +342,15 @@ mod tests {
     }
 
     #[test]
-    fn field_order_lists_every_serialised_field() {
+    fn the_changelog_table_names_every_behavioural_field() {
         let value = serde_json::to_value(Profile::default_profile()).unwrap();
-        assert_eq!(value.as_object().unwrap().len(), FIELD_ORDER.len());
+        let names: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
+        for key in value.as_object().unwrap().keys() {
+            assert!(
+                ["id", "title", "released"].contains(&key.as_str()) || names.contains(&key.as_str()),
+                "{key}"
+            );
+        }
+        assert_eq!(value.as_object().unwrap().len(), FIELDS.len() + 3);
     }
 }

@@ -1,1 +1,275 @@
-fn main() {}
+//! `pageflow`: run page-allocator scenarios natively and print what the allocator did.
+//!
+//! Exit status: 0 on success; 2 for bad input (a missing or unreadable file, bad JSON, an invalid
+//! scenario, an unknown profile, a bad GFP expression), with `pageflow: <message>` on stderr; 1 if
+//! the model broke one of its own invariants (a bug in the model).
+
+use std::fs;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use pageflow_core::gfp::{self, TaskContext};
+use pageflow_core::mem::MAX_PAGE_ORDER;
+use pageflow_core::profile::{self, PROFILES};
+use pageflow_core::report::Report;
+use pageflow_core::scenario::DEFAULT_SCENARIO;
+use pageflow_core::{Action, Gfp, Profile, Scenario, Sim, TraceMode};
+
+#[derive(Parser)]
+#[command(
+    name = "pageflow",
+    version,
+    about = "A deterministic, traced model of the Linux page allocator",
+    after_help = "Exit status: 0 on success, 2 for bad input (file, JSON, scenario, profile, GFP \
+                  expression), 1 if the model broke one of its invariants."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and print a report of the machine and of every call
+    Run {
+        /// Scenario file (JSON); `-` reads standard input; the built-in default when absent
+        file: Option<PathBuf>,
+        /// Print the report as JSON instead of text
+        #[arg(long)]
+        json: bool,
+        /// Record every event of the run and write them to FILE, one JSON object per line
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+    },
+    /// List the kernel-era profiles and what changes from each to the next
+    Profiles {
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain what the allocator decides from a GFP mask, e.g. "GFP_KERNEL | __GFP_ZERO"
+    Gfp {
+        /// A GFP expression: composites, __GFP_* bits, hex numbers, `|`, `&`, `~`, parentheses
+        expr: String,
+        /// Kernel-era profile id (see `pageflow profiles`)
+        #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+        profile: String,
+        /// Allocation order (0 to 10)
+        #[arg(long, default_value_t = 0)]
+        order: u32,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Why the command failed, and with which exit status.
+enum Failure {
+    /// Bad input: status 2.
+    Input(String),
+    /// The model broke an invariant: status 1.
+    Model(String),
+}
+
+impl Failure {
+    fn io(what: &str, e: io::Error) -> Failure {
+        Failure::Input(format!("{what}: {e}"))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version go to stdout with status 0.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.render().to_string();
+            eprint!("pageflow: {}", text.strip_prefix("error: ").unwrap_or(&text));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Run { file, json, trace } => run(file, json, trace),
+        Command::Profiles { json } => profiles(json),
+        Command::Gfp { expr, profile, order, json } => explain_gfp(&expr, &profile, order, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(message)) => {
+            eprintln!("pageflow: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Model(message)) => {
+            eprintln!("pageflow: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Write to stdout; a closed pipe (`pageflow run | head`) ends quietly.
+fn print(text: &str) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure::io("writing the output", e)),
+        _ => Ok(()),
+    }
+}
+
+/// The scenario text and a name for it in messages.
+fn read_scenario(file: Option<&PathBuf>) -> Result<(String, String), Failure> {
+    match file {
+        None => Ok((DEFAULT_SCENARIO.to_owned(), "the default scenario".to_owned())),
+        Some(path) if path.as_os_str() == "-" => {
+            let mut text = String::new();
+            io::stdin().read_to_string(&mut text).map_err(|e| Failure::io("reading standard input", e))?;
+            Ok((text, "<stdin>".to_owned()))
+        }
+        Some(path) => {
+            let name = path.display().to_string();
+            let text =
+                fs::read_to_string(path).map_err(|e| Failure::io(&format!("cannot read {name}"), e))?;
+            Ok((text, name))
+        }
+    }
+}
+
+/// Scenarios up to this much work (see [`work`]) keep their events, so the report can show what
+/// the model noted in each call; larger ones only count them, to keep memory bounded (a recorded
+/// event is 64 bytes and a page allocation makes about twenty). `--trace` always records.
+const RECORD_LIMIT: u64 = 100_000;
+
+/// A rough size of a scenario: pages it asks for, and 16 per random operation.
+fn work(s: &Scenario) -> u64 {
+    s.actions
+        .iter()
+        .map(|a| match a {
+            Action::AllocPages { count, .. } => u64::from(*count),
+            Action::AllocPagesBulk { nr_pages, .. } => (*nr_pages).max(0) as u64,
+            Action::PageCache { pages, .. } => u64::from(*pages),
+            Action::Random { ops, .. } => u64::from(*ops) * 16,
+            Action::Free { .. } | Action::FreePfn { .. } | Action::Drain { .. } => 1,
+        })
+        .sum()
+}
+
+fn run(file: Option<PathBuf>, json: bool, trace: Option<PathBuf>) -> Result<(), Failure> {
+    let (text, name) = read_scenario(file.as_ref())?;
+    let scenario = Scenario::from_json(&text).map_err(|e| Failure::Input(format!("{name}: {e}")))?;
+    let mode =
+        if trace.is_some() || work(&scenario) <= RECORD_LIMIT { TraceMode::Record } else { TraceMode::Count };
+    // Open the trace file before running, so a bad path fails fast.
+    let trace_out = match &trace {
+        Some(path) => Some(BufWriter::new(
+            fs::File::create(path)
+                .map_err(|e| Failure::io(&format!("cannot create {}", path.display()), e))?,
+        )),
+        None => None,
+    };
+    let mut sim = Sim::new(&scenario, mode).map_err(|e| Failure::Input(format!("{name}: {e}")))?;
+    sim.run();
+    sim.machine.check().map_err(|e| Failure::Model(format!("{name}: {e}")))?;
+    if let (Some(mut w), Some(path)) = (trace_out, &trace) {
+        let failed = |e: io::Error| Failure::io(&format!("writing {}", path.display()), e);
+        for ev in &sim.machine.trace.events {
+            serde_json::to_writer(&mut w, ev).map_err(|e| failed(e.into()))?;
+            w.write_all(b"\n").map_err(failed)?;
+        }
+        w.flush().map_err(failed)?;
+    }
+    let report = Report::from_sim(&sim);
+    if json {
+        print(&(report.to_json() + "\n"))
+    } else {
+        print(&report.to_text())
+    }
+}
+
+fn profiles(json: bool) -> Result<(), Failure> {
+    let log = profile::changelog();
+    if json {
+        let value = serde_json::json!({
+            "default": profile::DEFAULT_PROFILE,
+            "profiles": PROFILES,
+            "changelog": log,
+        });
+        return print(&(serde_json::to_string_pretty(&value).expect("profiles serialise") + "\n"));
+    }
+    let mut out = String::from("Profiles (oldest first; * is the default)\n");
+    let width = PROFILES.iter().map(|p| p.id.len()).max().unwrap_or(0);
+    for p in PROFILES {
+        let mark = if p.id == profile::DEFAULT_PROFILE { '*' } else { ' ' };
+        out += &format!("{mark} {:<width$}  {}  {}\n", p.id, p.released, p.title);
+    }
+    out += "\nChangelog (what each profile changes from the one before)\n";
+    let mut last = "";
+    for c in &log {
+        if c.profile != last {
+            out += &format!("  {}\n", c.profile);
+            last = c.profile;
+        }
+        out += &format!("    {}: {} -> {}\n      ({})\n", c.field, c.before, c.after, c.meaning);
+    }
+    print(&out)
+}
+
+fn explain_gfp(expr: &str, profile_id: &str, order: u32, json: bool) -> Result<(), Failure> {
+    let profile = Profile::by_id(profile_id).ok_or_else(|| {
+        let ids: Vec<&str> = PROFILES.iter().map(|p| p.id).collect();
+        Failure::Input(format!("unknown profile {profile_id:?}: expected one of {}", ids.join(", ")))
+    })?;
+    let order = match u8::try_from(order) {
+        Ok(o) if o <= MAX_PAGE_ORDER => o,
+        _ => return Err(Failure::Input(format!("--order {order}: expected 0 to {MAX_PAGE_ORDER}"))),
+    };
+    let mask = Gfp::parse(expr, profile).map_err(|e| Failure::Input(format!("{expr:?}: {e}")))?;
+    let x = gfp::explain(mask, order, profile, &TaskContext::default());
+    if json {
+        return print(&(serde_json::to_string_pretty(&x).expect("explanations serialise") + "\n"));
+    }
+    let mut out = String::new();
+    out += &format!("{} = {} (profile {}, order {})\n", x.gfp, x.gfp_hex, x.profile, x.order);
+    if let Some(invalid) = &x.invalid {
+        out += &format!("  invalid in this era: {invalid}\n");
+    }
+    let zone = match (&x.zone, &x.zone_error) {
+        (Some(z), _) => format!("up to ZONE_{}", z.name().to_ascii_uppercase()),
+        (None, Some(e)) => format!("none: {e}"),
+        (None, None) => "none".to_owned(),
+    };
+    let mt = match (&x.migratetype, &x.migratetype_error) {
+        (Some(mt), _) => mt.name().to_owned(),
+        (None, Some(e)) => format!("none: {e}"),
+        (None, None) => "none".to_owned(),
+    };
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let attempt = |a: &gfp::Attempt| {
+        let reserve = match a.reserve {
+            gfp::ReserveAccess::NoAccess => "no reserves".to_owned(),
+            gfp::ReserveAccess::Partial { min_per_1024 } => {
+                format!("min watermark lowered to {min_per_1024}/1024")
+            }
+            gfp::ReserveAccess::All => "every free page (no watermark)".to_owned(),
+        };
+        format!("{} (watermark {}, {reserve})", a.alloc_flags, a.wmark.name())
+    };
+    out += &format!("  zone:             {zone}\n");
+    out += &format!("  migratetype:      {mt}\n");
+    out += &format!("  zonelist:         {:?}\n", x.zonelist);
+    out += &format!("  may sleep:        {}\n", yes_no(x.may_sleep));
+    out += &format!("  may wake kswapd:  {}\n", yes_no(x.may_wake_kswapd));
+    out += &format!("  fast path:        ALLOC_WMARK_{}\n", x.fast_path_wmark.name().to_ascii_uppercase());
+    out += &format!("  slow path:        {}\n", attempt(&x.slow_path));
+    if let Some(p) = &x.pfmemalloc {
+        out += &format!("  reserve retry:    {}\n", attempt(p));
+    }
+    out += "Why:\n";
+    for r in &x.reasons {
+        out += &format!("  - {r}\n");
+    }
+    print(&out)
+}

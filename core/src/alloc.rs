@@ -400,8 +400,11 @@ impl Machine {
                 if page.is_some() {
                     return page;
                 }
-                retry = !gfp.contains(Gfp::NORETRY)
-                    && !(costly_order && !gfp.contains(Gfp::RETRY_MAYFAIL))
+                // __GFP_NORETRY gives up here, and so does a costly order without
+                // __GFP_RETRY_MAYFAIL; only then is should_reclaim_retry() asked.
+                let gives_up =
+                    gfp.contains(Gfp::NORETRY) || (costly_order && !gfp.contains(Gfp::RETRY_MAYFAIL));
+                retry = !gives_up
                     && self.should_reclaim_retry(order, ac, alloc_flags, progress, &mut no_progress_loops);
                 if !retry && !gfp.contains(Gfp::NORETRY) && !costly_order {
                     self.trace.emit(Event::Note { note: Note::OomNotModelled });

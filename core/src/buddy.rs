@@ -18,6 +18,13 @@ pub fn fallbacks(mt: MigrateType) -> &'static [MigrateType] {
     }
 }
 
+/// Which pcp list a refill goes to: the kernel passes the `struct list_head *` itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PcpListId {
+    pub cpu: u16,
+    pub pindex: usize,
+}
+
 /// `watermark_boost_factor` default (150% of the high watermark at most).
 pub const WATERMARK_BOOST_FACTOR: u64 = 15_000;
 
@@ -321,13 +328,13 @@ impl Machine {
     pub(crate) fn rmqueue_bulk(
         &mut self,
         z: usize,
-        cpu: u16,
         order: u8,
         count: u32,
-        pindex: usize,
+        list: PcpListId,
         mt: MigrateType,
         alloc_flags: AllocFlags,
     ) -> u32 {
+        let PcpListId { cpu, pindex } = list;
         self.trace.emit(Event::Enter {
             func: Func::RmqueueBulk,
             args: Args {

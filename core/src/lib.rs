@@ -16,6 +16,7 @@ pub mod mem;
 pub mod pcp;
 pub mod profile;
 pub mod reclaim;
+pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod trace;

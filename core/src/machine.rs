@@ -199,11 +199,10 @@ impl Machine {
     /// `memblock_free_all()`: each zone's managed range goes to the buddy lists in the largest
     /// aligned blocks, lowest pfn first, each to the tail of its free list (`FPI_TO_TAIL`).
     fn free_boot_memory(&mut self, config: &MachineConfig) {
-        let reserved: Vec<u32> =
-            config.nodes.iter().flat_map(|n| n.zones.iter().map(|z| z.reserved_pages)).collect();
-        for z in 0..self.zones.len() {
+        let reserved = config.nodes.iter().flat_map(|n| n.zones.iter().map(|z| z.reserved_pages));
+        for (z, reserved) in reserved.enumerate() {
             let end = self.zones[z].end_pfn();
-            let mut pfn = self.zones[z].start_pfn + reserved[z];
+            let mut pfn = self.zones[z].start_pfn + reserved;
             while pfn < end {
                 let mut order = (pfn.trailing_zeros() as u8).min(MAX_PAGE_ORDER);
                 while pfn + (1 << order) > end {

@@ -2,6 +2,7 @@
 //! `free_unref_page` / `free_unref_page_commit` with the `high` / `batch` rules,
 //! `free_pcppages_bulk`, and the drains.
 
+use crate::buddy::PcpListId;
 use crate::gfp::{AllocFlags, Wmark};
 use crate::machine::Machine;
 use crate::mem::{
@@ -117,7 +118,7 @@ impl Machine {
                     batch
                 }
             };
-            let alloced = self.rmqueue_bulk(z, cpu, order, batch, pindex, mt, alloc_flags);
+            let alloced = self.rmqueue_bulk(z, order, batch, PcpListId { cpu, pindex }, mt, alloc_flags);
             self.mod_pcp_count(z, cpu, i64::from(alloced) << order);
             if self.zones[z].pcp[cpu as usize].lists[pindex].is_empty() {
                 return None;

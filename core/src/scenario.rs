@@ -31,7 +31,9 @@ pub const MAX_RANDOM_OPS: u32 = 50_000_000;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
-    /// `alloc_pages(gfp, order)` on a CPU, `count` times; each block goes into the holder.
+    /// `alloc_pages(gfp, order)` on a CPU, `count` times; each block goes into the holder. A
+    /// woken kswapd runs between the calls, unless `burst` says they come faster than kswapd can
+    /// run: then it runs only after the last, and the calls meet the pressure themselves.
     AllocPages {
         #[serde(default)]
         cpu: u16,
@@ -42,6 +44,8 @@ pub enum Action {
         into: String,
         #[serde(default = "one")]
         count: u32,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        burst: bool,
     },
     /// `alloc_pages_bulk_list` / `alloc_pages_bulk_array` on a CPU. An array holder is created
     /// with `nr_pages` NULL slots if it does not exist; freeing some of its slots leaves holes.
@@ -197,11 +201,16 @@ impl Scenario {
                 }
             };
             let check_gfp = |text: &str| -> Result<Gfp, ConfigError> {
-                let g =
-                    Gfp::parse(text, profile).map_err(|e| bad("gfp", format!("{text:?}"), e.to_string()))?;
-                gfp::gfp_zone(g, &mut NoWhy).map_err(|e| bad("gfp", format!("{text:?}"), e.to_string()))?;
-                gfp::gfp_migratetype(g, &mut NoWhy)
-                    .map_err(|e| bad("gfp", format!("{text:?}"), e.to_string()))?;
+                let refuse = |e: &dyn std::fmt::Display| {
+                    bad(
+                        "gfp",
+                        format!("{text:?}"),
+                        format!("a GFP mask valid in profile {} ({e})", profile.id),
+                    )
+                };
+                let g = Gfp::parse(text, profile).map_err(|e| refuse(&e))?;
+                gfp::gfp_zone(g, &mut NoWhy).map_err(|e| refuse(&e))?;
+                gfp::gfp_migratetype(g, &mut NoWhy).map_err(|e| refuse(&e))?;
                 Ok(g)
             };
             let check_order = |order: u8| {
@@ -291,6 +300,7 @@ mod tests {
             order: 0,
             into: "x".into(),
             count: 1,
+            burst: false,
         }];
         let e = s.validate().unwrap_err();
         assert_eq!(e.field, "actions[0].gfp");

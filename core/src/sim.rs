@@ -64,25 +64,32 @@ impl Sim {
     pub fn apply(&mut self, index: usize, action: &Action) -> Outcome {
         let before = self.machine.trace.cost;
         let first_event = self.machine.trace.events.len();
-        let (call, result, pages) = self.perform(index, action);
+        let free_before = allocator_free_pages(&self.machine);
+        let (call, result) = self.perform(index, action);
         self.machine.run_kswapd();
         Outcome {
             action: index,
             call,
             result,
-            pages,
+            pages: free_before - allocator_free_pages(&self.machine),
             cost: self.machine.trace.cost.since(&before),
             events: (first_event, self.machine.trace.events.len()),
         }
     }
 
-    fn perform(&mut self, index: usize, action: &Action) -> (String, String, i64) {
+    /// Carry an action out: the call in kernel style and its result in words.
+    fn perform(&mut self, index: usize, action: &Action) -> (String, String) {
         let m = &mut self.machine;
         match action {
-            Action::AllocPages { cpu, gfp, order, into, count } => {
+            Action::AllocPages { cpu, gfp, order, into, count, burst } => {
                 let g = parse_gfp(gfp, m);
                 m.current_cpu = *cpu;
                 let owner = m.holder_id(into);
+                let call = match (count, burst) {
+                    (1, _) => format!("cpu{cpu}: alloc_pages({gfp}, order {order})"),
+                    (_, false) => format!("cpu{cpu}: {count} × alloc_pages({gfp}, order {order})"),
+                    (_, true) => format!("cpu{cpu}: burst of {count} × alloc_pages({gfp}, order {order})"),
+                };
                 let mut got = 0;
                 let mut last = None;
                 for _ in 0..*count {
@@ -92,20 +99,19 @@ impl Sim {
                             last = Some(pfn);
                         }
                         Ok(None) => break,
-                        Err(e) => return (format!("alloc_pages({gfp}, {order})"), e, got << order),
+                        Err(e) => return (call, e),
+                    }
+                    // Each call is its own kernel entry: a woken kswapd runs in between.
+                    if !burst {
+                        m.run_kswapd();
                     }
                 }
-                let call = if *count == 1 {
-                    format!("cpu{cpu}: alloc_pages({gfp}, order {order})")
-                } else {
-                    format!("cpu{cpu}: {count} × alloc_pages({gfp}, order {order})")
-                };
                 let result = match (count, last) {
                     (1, Some(pfn)) => format!("pfn {pfn}"),
                     (1, None) => "NULL".into(),
                     _ => format!("{got} of {count} allocated"),
                 };
-                (call, result, got << order)
+                (call, result)
             }
             Action::AllocPagesBulk { cpu, gfp, nr_pages, target, into } => {
                 let g = parse_gfp(gfp, m);
@@ -114,50 +120,56 @@ impl Sim {
                     BulkTarget::Array => m.array_holder(into, (*nr_pages).max(0) as usize),
                     BulkTarget::List => m.holder_id(into),
                 };
-                let kind_ok = matches!(
-                    (&m.holders[owner as usize].slots, target),
-                    (Slots::Array(_), BulkTarget::Array) | (Slots::List(_), BulkTarget::List)
-                );
                 let name = match target {
                     BulkTarget::Array => "alloc_pages_bulk_array",
                     BulkTarget::List => "alloc_pages_bulk_list",
                 };
                 let call = format!("cpu{cpu}: {name}({gfp}, {nr_pages}, {into})");
-                if !kind_ok || owner == PAGE_CACHE {
+                if owner == PAGE_CACHE {
                     return (
                         call,
-                        format!("error: actions[{index}].into: {into:?} already holds pages as another kind"),
-                        0,
+                        format!("error: actions[{index}].into: {into:?} is the page cache, not a caller"),
                     );
                 }
-                let held_before = held_pages(m, owner);
+                match (&m.holders[owner as usize].slots, target) {
+                    (Slots::List(_), BulkTarget::Array) => {
+                        return (
+                            call,
+                            format!("error: actions[{index}].into: {into:?} already holds a list"),
+                        );
+                    }
+                    (Slots::Array(_), BulkTarget::List) => {
+                        return (
+                            call,
+                            format!("error: actions[{index}].into: {into:?} already holds an array"),
+                        );
+                    }
+                    _ => {}
+                }
                 m.caller = owner;
                 let ret = m.alloc_pages_bulk(g, m.cpu_to_node(*cpu), *nr_pages, *target);
-                (call, ret.to_string(), held_pages(m, owner) as i64 - held_before as i64)
+                (call, ret.to_string())
             }
             Action::Free { cpu, from, slots, count } => {
                 m.current_cpu = *cpu;
                 let call = format!("cpu{cpu}: free pages of {from}");
                 let Some(owner) = m.holders.iter().position(|h| h.name == *from) else {
-                    return (call, format!("error: actions[{index}].from: no holder named {from:?}"), 0);
+                    return (call, format!("error: actions[{index}].from: no holder named {from:?}"));
                 };
                 let owner = owner as u32;
-                let blocks = holder_blocks(m, owner, slots.as_deref(), *count);
-                let mut freed = 0i64;
+                let mut freed = 0u64;
                 let mut bad = 0;
-                for (slot, pfn) in blocks {
+                for (slot, pfn) in holder_blocks(m, owner, slots.as_deref(), *count) {
                     let order = m.pages[pfn as usize].order;
                     match m.free_held(owner, pfn, order, slot) {
                         Ok(()) => freed += 1 << order,
                         Err(_) => bad += 1,
                     }
                 }
-                let result = if bad > 0 {
-                    format!("{freed} pages freed, {bad} bad")
-                } else {
-                    format!("{freed} pages freed")
-                };
-                (call, result, -freed)
+                let pages = if freed == 1 { "1 page".to_owned() } else { format!("{freed} pages") };
+                let result =
+                    if bad > 0 { format!("{pages} freed, {bad} bad") } else { format!("{pages} freed") };
+                (call, result)
             }
             Action::FreePfn { cpu, pfn, order, from } => {
                 m.current_cpu = *cpu;
@@ -168,21 +180,19 @@ impl Sim {
                     Slots::List(_) => None,
                 };
                 match m.free_held(owner, *pfn, *order, slot) {
-                    Ok(()) => (call, "freed".into(), -(1i64 << order)),
-                    Err(reason) => (call, format!("bad page: {reason:?}"), 0),
+                    Ok(()) => (call, "freed".into()),
+                    Err(reason) => (call, format!("bad page: {reason:?}")),
                 }
             }
-            Action::Drain { cpu } => match cpu {
-                Some(c) => {
-                    m.current_cpu = *c;
-                    m.drain_pages(*c);
-                    (format!("drain_pages(cpu{c})"), "done".into(), 0)
-                }
-                None => {
-                    m.drain_all_pages();
-                    ("drain_all_pages()".into(), "done".into(), 0)
-                }
-            },
+            Action::Drain { cpu: Some(c) } => {
+                m.current_cpu = *c;
+                m.drain_pages(*c);
+                (format!("drain_pages(cpu{c})"), "done".into())
+            }
+            Action::Drain { cpu: None } => {
+                m.drain_all_pages();
+                ("drain_all_pages()".into(), "done".into())
+            }
             Action::PageCache { cpu, pages } => {
                 m.current_cpu = *cpu;
                 let g = Gfp::parse("GFP_HIGHUSER_MOVABLE", m.profile).expect("a composite every era has");
@@ -192,8 +202,9 @@ impl Sim {
                         Ok(Some(_)) => got += 1,
                         _ => break,
                     }
+                    m.run_kswapd();
                 }
-                (format!("cpu{cpu}: page cache grows by {pages} pages"), format!("{got} added"), got)
+                (format!("cpu{cpu}: page cache grows by {pages} pages"), format!("{got} added"))
             }
             Action::Random { ops, seed } => {
                 let seed =
@@ -204,7 +215,7 @@ impl Sim {
                     w.step(&mut self.machine, &mut rng);
                     self.machine.run_kswapd();
                 }
-                (format!("random workload of {ops} operations (seed {seed})"), "done".into(), 0)
+                (format!("random workload of {ops} operations (seed {seed})"), "done".into())
             }
         }
     }
@@ -215,7 +226,7 @@ fn alloc_into(m: &mut Machine, owner: u32, gfp: Gfp, order: u8) -> Result<Option
     let slot = match &m.holders[owner as usize].slots {
         Slots::Array(a) => match a.iter().position(|&p| p == NIL) {
             Some(i) => Some(i),
-            None => return Err(format!("error: {} has no NULL slot", m.holders[owner as usize].name)),
+            None => return Err(format!("error: {:?} has no NULL slot", m.holders[owner as usize].name)),
         },
         Slots::List(_) => None,
     };
@@ -230,13 +241,9 @@ fn alloc_into(m: &mut Machine, owner: u32, gfp: Gfp, order: u8) -> Result<Option
     Ok(page)
 }
 
-/// Base pages a holder has.
-fn held_pages(m: &Machine, owner: u32) -> u64 {
-    let order_of = |pfn: Pfn| 1u64 << m.pages[pfn as usize].order;
-    match &m.holders[owner as usize].slots {
-        Slots::List(l) => l.iter(&m.pages).map(order_of).sum(),
-        Slots::Array(a) => a.iter().filter(|&&p| p != NIL).map(|&p| order_of(p)).sum(),
-    }
+/// Free pages the allocator has: the buddy lists and every pcp list.
+fn allocator_free_pages(m: &Machine) -> i64 {
+    m.zones.iter().map(|z| z.nr_free_pages + z.pcp.iter().map(|p| i64::from(p.count)).sum::<i64>()).sum()
 }
 
 /// The blocks of a holder to free: given array slots, the first `count` list entries, or all.

@@ -83,7 +83,7 @@ fn rounddown_pow_of_two(x: u64) -> u64 {
 }
 
 /// `zone_batchsize()`: about 0.1% of the zone or 1 MiB, whichever is smaller, divided by four and
-/// clamped to `2^n - 1` (63 for any zone of 256 MiB or more).
+/// clamped to `2^n - 1`: 15 for a 256 MiB zone, 31 for 512 MiB, 63 from 688 MiB managed.
 pub fn zone_batchsize(managed: u64) -> u32 {
     let batch = ((managed >> 10).min((1 << 20) / (1 << PAGE_SHIFT)) / 4).max(1);
     (rounddown_pow_of_two(batch + batch / 2) - 1) as u32
@@ -280,9 +280,12 @@ mod tests {
     }
 
     #[test]
-    fn batch_is_63_for_any_zone_of_1_gib_or_more_and_smaller_below() {
-        // 0.1% of the zone or 1 MiB (256 pages), whichever is smaller: 1 MiB wins from 1 GiB up.
+    fn batch_is_63_from_688_mib_managed_and_smaller_below() {
+        // 0.1% of the zone or 1 MiB (256 pages), whichever is smaller, over four, then 2^n - 1.
         assert_eq!(zone_batchsize(262_144), 63);
+        assert_eq!(zone_batchsize(176_128), 63);
+        assert_eq!(zone_batchsize(176_127), 31);
+        assert_eq!(zone_batchsize(131_072), 31);
         assert_eq!(zone_batchsize(65_536), 15);
         assert_eq!(zone_batchsize(4 << 20), 63);
         // DMA zone of 16 MiB with 3975 managed pages: 3975 >> 10 = 3, /4 = 0 → 1 → 1 + 0 → 1 - 1 = 0,

@@ -1,0 +1,340 @@
+//! Golden tests of the `pageflow` binary: every scenario in `scenarios/` (and the built-in default,
+//! run with no FILE) must print exactly `cli/tests/golden/<name>.txt`.
+//!
+//! After a deliberate change of the model or of the report, regenerate the files with
+//!
+//!     UPDATE_GOLDEN=1 cargo test -p pageflow-cli --test golden
+//!
+//! and read the diff before committing it: every changed number should be explainable.
+//!
+//! The other tests check `--json`, `--trace`, and that bad input exits with status 2 and a message
+//! naming the problem, never a panic.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cli/ is inside the workspace").to_path_buf()
+}
+
+fn scenarios_dir() -> PathBuf {
+    root().join("scenarios")
+}
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("golden")
+}
+
+fn pageflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pageflow")).args(args).output().expect("the pageflow binary runs")
+}
+
+fn pageflow_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pageflow"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the pageflow binary runs");
+    child.stdin.take().expect("piped stdin").write_all(input.as_bytes()).expect("stdin takes the text");
+    child.wait_with_output().expect("pageflow finishes")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// The scenario files, sorted by name.
+fn scenario_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(scenarios_dir())
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A short, readable account of where two texts differ: the first differing lines with a little
+/// context, and the line counts.
+fn diff(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let mut out = format!("expected {} lines, got {}\n", e.len(), a.len());
+    let mut shown = 0;
+    for i in 0..e.len().max(a.len()) {
+        let (x, y) = (e.get(i), a.get(i));
+        if x == y {
+            continue;
+        }
+        if shown == 0 && i > 0 {
+            out += &format!("  {:>5}   {}\n", i, e[i - 1]);
+        }
+        out += &format!("- {:>5}   {}\n", i + 1, x.copied().unwrap_or("<end of file>"));
+        out += &format!("+ {:>5}   {}\n", i + 1, y.copied().unwrap_or("<end of file>"));
+        shown += 1;
+        if shown == 12 {
+            out += "  ... (more differences)\n";
+            break;
+        }
+    }
+    out
+}
+
+/// Compare a run's stdout with its golden file, or rewrite the file under `UPDATE_GOLDEN=1`.
+/// Returns a failure message.
+fn check_golden(name: &str, args: &[&str]) -> Option<String> {
+    let o = pageflow(args);
+    if !o.status.success() {
+        return Some(format!("{name}: pageflow {args:?} exited with {}: {}", o.status, stderr(&o)));
+    }
+    let actual = stdout(&o);
+    let path = golden_dir().join(format!("{name}.txt"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v != "0") {
+        fs::create_dir_all(golden_dir()).expect("the golden directory can be made");
+        fs::write(&path, &actual).expect("the golden file can be written");
+        return None;
+    }
+    match fs::read_to_string(&path) {
+        Err(e) => Some(format!(
+            "{name}: cannot read {} ({e}); run with UPDATE_GOLDEN=1 to create it",
+            path.display()
+        )),
+        Ok(expected) if expected == actual => None,
+        Ok(expected) => Some(format!(
+            "{name}: output differs from {} (UPDATE_GOLDEN=1 rewrites it)\n{}",
+            path.display(),
+            diff(&expected, &actual)
+        )),
+    }
+}
+
+#[test]
+fn every_scenario_matches_its_golden_output() {
+    let files = scenario_files();
+    assert!(files.len() >= 10, "expected the scenario files, found {files:?}");
+    let mut failures = Vec::new();
+    for file in &files {
+        let name = file.file_stem().expect("a file name").to_string_lossy().into_owned();
+        failures.extend(check_golden(&name, &["run", file.to_str().expect("a UTF-8 path")]));
+    }
+    // No FILE runs the embedded copy of scenarios/default.json: the same report.
+    failures.extend(check_golden("default", &["run"]));
+    // A golden file without a scenario is left over from a renamed or deleted scenario.
+    for entry in fs::read_dir(golden_dir()).expect("the golden directory exists") {
+        let path = entry.expect("a directory entry").path();
+        let stem = path.file_stem().expect("a file name").to_string_lossy().into_owned();
+        if !scenarios_dir().join(format!("{stem}.json")).exists() {
+            failures.push(format!("{} has no scenario scenarios/{stem}.json", path.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn stdin_gives_the_same_report_as_the_file() {
+    let path = scenarios_dir().join("bulk-list.json");
+    let text = fs::read_to_string(&path).unwrap();
+    let from_stdin = pageflow_stdin(&["run", "-"], &text);
+    let from_file = pageflow(&["run", path.to_str().unwrap()]);
+    assert!(from_stdin.status.success(), "{}", stderr(&from_stdin));
+    assert_eq!(stdout(&from_stdin), stdout(&from_file));
+}
+
+#[test]
+fn json_output_parses_and_has_the_zones_and_calls() {
+    let o = pageflow(&["run", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("--json prints JSON");
+    let zones = v["zones"].as_array().expect("zones is an array");
+    let labels: Vec<&str> = zones.iter().map(|z| z["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["Node 0 DMA", "Node 0 DMA32", "Node 0 Normal"]);
+    for z in zones {
+        assert_eq!(z["buddyinfo"].as_array().unwrap().len(), 11);
+        assert_eq!(z["pagetypeinfo"].as_array().unwrap().len(), 5);
+        assert_eq!(z["pcp"].as_array().unwrap().len(), 4);
+        let pages: u64 = z["buddyinfo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(order, n)| n.as_u64().unwrap() << order)
+            .sum();
+        assert_eq!(Some(pages as i64), z["free_pages"].as_i64(), "buddyinfo adds up to NR_FREE_PAGES");
+    }
+    assert_eq!(v["profile"]["id"], "6.1");
+    let calls = v["calls"].as_array().expect("calls is an array");
+    assert_eq!(calls.len(), 12);
+    assert_eq!(calls[2]["result"], "16");
+    assert!(calls[0]["cost"]["pcp_lock"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn trace_has_one_json_event_per_line_and_as_many_as_the_calls_counted() {
+    let dir = std::env::temp_dir().join(format!("pageflow-trace-test-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("trace.jsonl");
+    let o = pageflow(&["run", "--json", "--trace", trace.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let counted: u64 =
+        report["calls"].as_array().unwrap().iter().map(|c| c["cost"]["events"].as_u64().unwrap()).sum();
+    let text = fs::read_to_string(&trace).unwrap();
+    let mut lines = 0u64;
+    for line in text.lines() {
+        let ev: serde_json::Value = serde_json::from_str(line).expect("each line is one JSON value");
+        assert!(ev.is_object() && ev["ev"].is_string(), "{line}");
+        lines += 1;
+    }
+    assert_eq!(lines, counted);
+    assert_eq!(Some(lines), report["total"]["events"].as_u64());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_text_report_is_the_same_with_and_without_trace() {
+    let dir = std::env::temp_dir().join(format!("pageflow-trace-same-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("t.jsonl");
+    let with = pageflow(&["run", "--trace", trace.to_str().unwrap()]);
+    let without = pageflow(&["run"]);
+    assert_eq!(stdout(&with), stdout(&without));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Bad input exits with status 2 and `pageflow: <message>` naming the problem; never a panic.
+fn assert_input_error(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "status {:?}, stderr: {err}", o.status);
+    assert!(err.starts_with("pageflow: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "{needle:?} not in: {err}");
+    }
+    assert!(stdout(o).is_empty(), "nothing on stdout: {}", stdout(o));
+}
+
+/// The default scenario with one textual change.
+fn default_with(from: &str, to: &str) -> String {
+    let text = pageflow_core::scenario::DEFAULT_SCENARIO;
+    assert!(text.contains(from), "{from:?} is in the default scenario");
+    text.replacen(from, to, 1)
+}
+
+#[test]
+fn a_missing_file_is_an_input_error() {
+    let o = pageflow(&["run", "no/such/scenario.json"]);
+    assert_input_error(&o, &["no/such/scenario.json"]);
+}
+
+#[test]
+fn malformed_json_is_an_input_error_with_its_line() {
+    let o = pageflow_stdin(&["run", "-"], "{\n  \"name\": \"x\",\n  \"actions\": [\n");
+    assert_input_error(&o, &["<stdin>", "not a valid scenario", "line"]);
+}
+
+#[test]
+fn an_unknown_field_is_an_input_error_naming_it() {
+    let o = pageflow_stdin(&["run", "-"], &default_with("\"seed\"", "\"sede\""));
+    assert_input_error(&o, &["sede"]);
+}
+
+#[test]
+fn a_cpu_out_of_range_is_an_input_error_naming_field_and_range() {
+    let text = default_with("\"op\": \"alloc_pages\", \"cpu\": 0", "\"op\": \"alloc_pages\", \"cpu\": 9");
+    let o = pageflow_stdin(&["run", "-"], &text);
+    assert_input_error(&o, &["actions[1].cpu", "9", "0 to 3"]);
+}
+
+#[test]
+fn a_bad_gfp_string_in_a_scenario_is_an_input_error() {
+    let text = default_with(
+        "\"gfp\": \"GFP_KERNEL\", \"into\": \"one\"",
+        "\"gfp\": \"GFP_KERNAL\", \"into\": \"one\"",
+    );
+    let o = pageflow_stdin(&["run", "-"], &text);
+    assert_input_error(&o, &["actions[1].gfp", "GFP_KERNAL", "GFP_KERNEL"]);
+}
+
+#[test]
+fn an_unknown_profile_in_a_scenario_is_an_input_error() {
+    let o = pageflow_stdin(&["run", "-"], &default_with("\"profile\": \"6.1\"", "\"profile\": \"7.0\""));
+    assert_input_error(&o, &["profile", "7.0", "6.1"]);
+}
+
+#[test]
+fn a_trace_file_that_cannot_be_created_is_an_input_error() {
+    let o = pageflow(&["run", "--trace", "/no/such/dir/trace.jsonl"]);
+    assert_input_error(&o, &["/no/such/dir/trace.jsonl"]);
+}
+
+#[test]
+fn gfp_explains_a_mask_as_text_and_json() {
+    let o = pageflow(&["gfp", "GFP_KERNEL | __GFP_ZERO"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("0xdc0"), "{text}");
+    assert!(text.contains("ZONE_NORMAL") && text.contains("Unmovable"), "{text}");
+
+    let o = pageflow(&["gfp", "GFP_ATOMIC", "--profile", "6.6", "--order", "3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["profile"], "6.6");
+    assert_eq!(v["order"], 3);
+    assert_eq!(v["gfp_hex"], "0x820");
+    assert_eq!(v["may_sleep"], false);
+}
+
+#[test]
+fn a_bad_gfp_string_is_an_input_error() {
+    assert_input_error(&pageflow(&["gfp", "GFP_KERNAL"]), &["GFP_KERNAL", "GFP_KERNEL"]);
+    assert_input_error(&pageflow(&["gfp", "GFP_KERNEL |"]), &["GFP_KERNEL |"]);
+    assert_input_error(&pageflow(&["gfp", ""]), &["empty"]);
+}
+
+#[test]
+fn gfp_with_an_unknown_profile_or_order_is_an_input_error() {
+    assert_input_error(&pageflow(&["gfp", "GFP_KERNEL", "--profile", "2.6"]), &["2.6", "rfc-2021", "6.6"]);
+    assert_input_error(&pageflow(&["gfp", "GFP_KERNEL", "--order", "11"]), &["--order", "11", "0 to 10"]);
+}
+
+#[test]
+fn profiles_lists_every_profile_and_the_changelog() {
+    let o = pageflow(&["profiles"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    for id in ["rfc-2021", "5.13.0", "5.13", "5.14", "6.1", "6.6"] {
+        assert!(text.contains(id), "{id} missing from: {text}");
+    }
+    assert!(text.contains("full_array_return: Populated -> Zero"), "{text}");
+
+    let o = pageflow(&["profiles", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["default"], "6.1");
+    assert!(v["profiles"].as_array().unwrap().len() >= 6);
+    assert!(v["changelog"].as_array().unwrap().iter().any(|c| c["field"] == "full_array_return"));
+}
+
+#[test]
+fn the_5_13_0_full_array_returns_zero_and_6_1_returns_nr_pages() {
+    let run = |name: &str| {
+        let o = pageflow(&["run", "--json", scenarios_dir().join(name).to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        v["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["result"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run("full-array-5.13.0.json"), ["16", "0", "2 pages freed", "16", "0"]);
+    assert_eq!(run("full-array-6.1.json"), ["16", "16", "2 pages freed", "16", "16"]);
+}

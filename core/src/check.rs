@@ -94,8 +94,10 @@ impl Machine {
                             let buddy = pfn ^ (1 << order);
                             if zone.contains(buddy) {
                                 let b = &self.pages[buddy as usize];
-                                let unmergeable = order >= PAGEBLOCK_ORDER
-                                    && zone.pageblock_migratetype(pfn) != zone.pageblock_migratetype(buddy);
+                                // At pageblock order and above a pageblock's type can keep buddies
+                                // apart, and a later type change (unreserving a highatomic block)
+                                // does not merge them: the kernel leaves them so too.
+                                let unmergeable = order >= PAGEBLOCK_ORDER;
                                 ensure!(
                                     !(b.state == PageState::Buddy && b.order == order) || unmergeable,
                                     "{what}: pfn {pfn} and its buddy {buddy} are both free at order {order}"

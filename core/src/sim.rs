@@ -222,7 +222,7 @@ impl Sim {
 }
 
 /// `alloc_pages()` for a holder: the block goes to the list head or the first NULL slot.
-fn alloc_into(m: &mut Machine, owner: u32, gfp: Gfp, order: u8) -> Result<Option<Pfn>, String> {
+pub fn alloc_into(m: &mut Machine, owner: u32, gfp: Gfp, order: u8) -> Result<Option<Pfn>, String> {
     let slot = match &m.holders[owner as usize].slots {
         Slots::Array(a) => match a.iter().position(|&p| p == NIL) {
             Some(i) => Some(i),

@@ -5,7 +5,7 @@
 use pageflow_core::config::{MachineConfig, NodeConfig, ZoneConfig};
 use pageflow_core::gfp::Gfp;
 use pageflow_core::machine::{Machine, Slots, PAGE_CACHE};
-use pageflow_core::mem::{MigrateType, Page, Pfn, ZoneType, NIL};
+use pageflow_core::mem::{MigrateType, Page, Pfn, ZoneType};
 use pageflow_core::trace::{Counter, Event, Func, LockId, Note, TraceMode};
 use pageflow_core::watermark::WatermarkCheck;
 use pageflow_core::{BulkTarget, Profile};
@@ -75,28 +75,10 @@ pub fn all_zones_unreachable(m: &mut Machine) {
 // ---------------------------------------------------------------------------------------------
 // Holders
 
-/// `alloc_pages()` into a holder, as `Sim` does: the block goes to the head of a list holder or
-/// the first NULL slot of an array holder.
+/// `alloc_pages()` into a holder, as `Sim` does (the core's own helper): the block goes to the
+/// head of a list holder or the first NULL slot of an array holder.
 pub fn alloc_into(m: &mut Machine, h: u32, gfp: Gfp, order: u8) -> Option<Pfn> {
-    let slot = match &m.holders[h as usize].slots {
-        Slots::Array(a) => Some(a.iter().position(|&p| p == NIL).expect("a NULL slot")),
-        Slots::List(_) => None,
-    };
-    m.caller = h;
-    m.caller_slot = slot.map(|s| s as u32);
-    let nid = m.cpu_to_node(m.current_cpu);
-    let page = m.alloc_pages(gfp, order, nid);
-    m.caller_slot = None;
-    let pfn = page?;
-    match &mut m.holders[h as usize].slots {
-        Slots::List(l) => l.add(&mut m.pages, pfn),
-        Slots::Array(a) => a[slot.unwrap()] = pfn,
-    }
-    if h == PAGE_CACHE {
-        let z = m.pfn_zone(pfn).unwrap();
-        m.zones[z].nr_file_pages += 1;
-    }
-    Some(pfn)
+    pageflow_core::sim::alloc_into(m, h, gfp, order).expect("an array holder has a NULL slot")
 }
 
 /// Grow the page cache by `n` reclaimable pages (`GFP_HIGHUSER_MOVABLE`) on `cpu`.

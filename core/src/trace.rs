@@ -287,6 +287,13 @@ impl Cost {
         }
     }
 
+    /// The cost of a run of recorded events, counted afresh.
+    pub fn of(events: &[Event]) -> Cost {
+        let mut cost = Cost::default();
+        events.iter().for_each(|ev| cost.count(ev));
+        cost
+    }
+
     /// The cost of what happened between `earlier` and `self`.
     pub fn since(&self, earlier: &Cost) -> Cost {
         Cost {

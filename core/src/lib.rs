@@ -13,6 +13,7 @@ pub mod free;
 pub mod gfp;
 pub mod machine;
 pub mod mem;
+pub mod narrate;
 pub mod pcp;
 pub mod profile;
 pub mod reclaim;

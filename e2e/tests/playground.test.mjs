@@ -1,0 +1,185 @@
+// The playground in Debian's Chromium, against the release build served under a subpath.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, open, position, screenshot, state, until } from '../lib.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A page on the built-in scenario, with nothing saved from an earlier test. */
+async function fresh() {
+  const { page, errors } = await open(browser.context, server.url);
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await page.getByTestId('position').waitFor();
+  return { page, errors };
+}
+
+describe('the playground', () => {
+  it('loads with no console errors and shows every panel', async () => {
+    const { page, errors } = await fresh();
+    for (const id of ['memory-map', 'pcp-columns', 'holders', 'event-log', 'action-list', 'legend', 'plot-free']) {
+      await page.getByTestId(id).waitFor();
+    }
+    const p = await position(page);
+    assert.equal(p.pos, 0);
+    assert.ok(p.total > 100, `the built-in scenario has events (${p.total})`);
+    assert.equal(p.actions, 12);
+    await page.keyboard.press('End');
+    await screenshot(page, 'desktop-end-of-default-scenario');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, 'phone-390px');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `no sideways scrolling on a phone (overflow ${overflow}px)`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('changing the CPU count adds pcp columns', async () => {
+    const { page, errors } = await fresh();
+    assert.equal(await page.getByTestId('pcp-column').count(), 4);
+    await page.getByTestId('cpus').fill('8');
+    await page.getByTestId('cpus').dispatchEvent('change');
+    await page.getByTestId('apply-machine').click();
+    await until(async () => (await page.getByTestId('pcp-column').count()) === 8, '8 pcp columns');
+    assert.equal((await position(page)).actions, 12, 'the same actions ran again');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('an impossible machine gives a message and keeps the running one', async () => {
+    const { page } = await fresh();
+    await page.getByTestId('cpus').fill('65');
+    await page.getByTestId('cpus').dispatchEvent('change');
+    await page.getByTestId('apply-machine').click();
+    const banner = await page.getByTestId('banner').textContent();
+    assert.match(banner, /cpus/);
+    assert.match(banner, /65/);
+    assert.equal(await page.getByTestId('pcp-column').count(), 4);
+    await page.close();
+  });
+
+  it('a bulk request animates page by page and ends with the counts the core reports', async () => {
+    const { page, errors } = await fresh();
+    await page.keyboard.press('End');
+    await page.getByTestId('action-n').fill('16');
+    await page.getByTestId('action-n').dispatchEvent('change');
+    await page.getByTestId('action-into').fill('e2e');
+    await page.getByTestId('action-into').dispatchEvent('change');
+    await page.getByTestId('run-action').click();
+    const holder = page.getByTestId('holder-e2e');
+    const seen = new Set();
+    await until(async () => {
+      const text = (await holder.count()) ? await holder.locator('h3').textContent() : '';
+      const m = text.match(/(\d+) blocks?/);
+      if (m) seen.add(+m[1]);
+      const p = await position(page);
+      return p.pos === p.total;
+    }, 'the animation to finish', 60000);
+    const partial = [...seen].filter((n) => n > 0 && n < 16);
+    assert.ok(partial.length >= 2, `pages arrived a few at a time (saw ${[...seen].sort((a, b) => a - b)})`);
+    const rows = page.getByTestId('action-row');
+    const last = rows.nth((await rows.count()) - 1);
+    assert.equal(await last.getByTestId('action-result').textContent(), '16');
+    assert.match(await holder.locator('h3').textContent(), /16 blocks/);
+    assert.equal(await holder.locator('li.slot:not(.null)').count(), 16);
+    await screenshot(page, 'after-bulk-array-of-16');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('stepping back restores exactly the earlier state', async () => {
+    const { page } = await fresh();
+    await page.getByTestId('jump-next').click(); // the first refill
+    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+    const before = await state(page);
+    for (let i = 0; i < 25; i++) await page.keyboard.press('ArrowRight');
+    const later = await state(page);
+    assert.notDeepEqual(later, before, 'the steps changed something');
+    for (let i = 0; i < 25; i++) await page.keyboard.press('ArrowLeft');
+    assert.deepEqual(await state(page), before);
+    // And by the scrubber, from far away.
+    await page.keyboard.press('End');
+    const pos = +before.position.match(/event (\d+)/)[1];
+    await page.getByTestId('scrubber').fill(String(pos));
+    assert.deepEqual(await state(page), before);
+    await page.close();
+  });
+
+  it('the keyboard plays, steps and opens help', async () => {
+    const { page } = await fresh();
+    await page.keyboard.press('ArrowRight');
+    assert.equal((await position(page)).pos, 1);
+    await page.keyboard.press('Shift+ArrowRight');
+    assert.ok((await position(page)).pos > 1);
+    await page.keyboard.press('PageDown');
+    const atAction = await position(page);
+    assert.equal(atAction.action, 1);
+    await page.keyboard.press('+');
+    assert.equal(await page.getByTestId('speed').textContent(), '30/s');
+    await page.keyboard.press(' ');
+    assert.match(await page.getByTestId('play').getAttribute('aria-label'), /Pause/);
+    await until(async () => (await position(page)).pos > atAction.pos + 3, 'play to move on');
+    await page.keyboard.press(' ');
+    assert.match(await page.getByTestId('play').getAttribute('aria-label'), /Play/);
+    const narrated = await page.getByTestId('narration').textContent();
+    assert.ok(narrated.length > 5, 'the live region says what happened');
+    await page.keyboard.press('?');
+    await page.getByTestId('help').waitFor();
+    await page.keyboard.press('Escape');
+    assert.equal(await page.getByTestId('help').count(), 0);
+    await page.close();
+  });
+
+  it('a long run shows progress and can be cancelled', async () => {
+    const { page, errors } = await fresh();
+    await page.getByTestId('long-ops').fill('1000000');
+    await page.getByTestId('long-ops').dispatchEvent('change');
+    await page.getByTestId('long-run').click();
+    await page.getByTestId('progress').waitFor();
+    await until(async () => /chunk [1-9]/.test(await page.getByTestId('progress').textContent()), 'a chunk to finish');
+    // The page answers while it runs.
+    await page.keyboard.press('ArrowRight');
+    await page.getByTestId('cancel-run').click();
+    await until(async () => (await page.getByTestId('progress').count()) === 0, 'the run to stop');
+    const p = await position(page);
+    assert.ok(p.actions > 12 && p.actions < 12 + 100, `some chunks ran, not all (${p.actions - 12})`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('autosave brings back the actions and the position after a reload', async () => {
+    const { page } = await fresh();
+    await page.getByTestId('action-op').selectOption({ label: 'drain_all_pages' });
+    await page.getByTestId('run-action').click();
+    await until(async () => { const p = await position(page); return p.pos === p.total; }, 'the drain to play', 30000);
+    await page.keyboard.press('ArrowLeft');
+    const before = await position(page);
+    await page.reload();
+    await page.getByTestId('position').waitFor();
+    assert.deepEqual(await position(page), before);
+    assert.equal(await page.getByTestId('action-row').last().locator('code').textContent(), 'drain_all_pages()');
+    await page.close();
+  });
+
+  it('an unreadable saved scenario is kept aside and the page says so', async () => {
+    const { page, errors } = await fresh();
+    await page.evaluate(() => localStorage.setItem('pageflow.v1.scenario', '{not json'));
+    await page.reload();
+    await page.getByTestId('banner').waitFor();
+    assert.match(await page.getByTestId('banner').textContent(), /could not be loaded/);
+    assert.equal(await page.evaluate(() => localStorage.getItem('pageflow.v1.unreadable-scenario')), '{not json');
+    assert.equal((await position(page)).actions, 12);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});

@@ -1,0 +1,449 @@
+//! pageflow in the browser: a Yew UI over the core's [`Timeline`](pageflow_core::Timeline).
+//!
+//! The [`session::Session`] owns the timeline and the cursor; components get a [`session::Frame`]
+//! (what to draw) and callbacks (what the player asked for). Nothing here changes the model but
+//! through the session, so what the page shows is what the core computed.
+
+pub mod palette;
+pub mod session;
+pub mod storage;
+pub mod views;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo::events::EventListener;
+use gloo::timers::callback::{Interval, Timeout};
+use pageflow_core::{Action, Profile, Scenario};
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+use session::{Landmark, Session};
+use views::code::CodePanel;
+use views::controls::{ActionForm, GfpEditor, MachineForm};
+use views::events::{ActionList, EventLog};
+use views::free_area::FreeArea;
+use views::holders::Holders;
+use views::memory_map::MemoryMap;
+use views::pcp::PcpColumns;
+use views::plots::Plots;
+
+/// Play speeds in events per second.
+const SPEEDS: [u32; 9] = [1, 2, 5, 10, 30, 100, 1_000, 10_000, 100_000];
+const DEFAULT_SPEED: usize = 3;
+/// Play ticks this often at speeds above its rate, applying several events per tick.
+const TICK_MS: u32 = 50;
+
+/// The session and a way to redraw after changing it.
+#[derive(Clone)]
+struct Handle {
+    session: Rc<RefCell<Session>>,
+    redraw: Callback<()>,
+}
+
+impl Handle {
+    fn act(&self, f: impl FnOnce(&mut Session)) {
+        let generation = self.session.borrow().generation;
+        f(&mut self.session.borrow_mut());
+        self.session.borrow_mut().generation = generation + 1;
+        storage::save_position(self.session.borrow().cursor.pos);
+        self.redraw.emit(());
+    }
+}
+
+/// A long run in progress: actions queued at the start and still pending.
+#[derive(Clone, Copy, PartialEq)]
+struct Progress {
+    total: usize,
+    left: usize,
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let banner = use_state(|| None::<String>);
+    let session = {
+        let banner = banner.clone();
+        use_mut_ref(move || {
+            let (session, problem) = storage::restore();
+            if let Some(p) = problem {
+                banner.set(Some(p));
+            }
+            session
+        })
+    };
+    let update = use_force_update();
+    let handle = Handle { session: session.clone(), redraw: Callback::from(move |_| update.force_update()) };
+    let generation = session.borrow().generation;
+    let frame = {
+        let session = session.clone();
+        use_memo(generation, move |_| session.borrow().frame())
+    };
+    let profile: &'static Profile = frame.machine.profile;
+
+    let playing = use_state(|| false);
+    let speed = use_state(|| DEFAULT_SPEED);
+    let help = use_state(|| false);
+    let gfp = use_state(|| "GFP_KERNEL".to_owned());
+    let order = use_state(|| 0u8);
+    let progress = use_state(|| None::<Progress>);
+    let player = use_mut_ref(|| None::<Interval>);
+
+    // Play: a timer that steps while playing; batches of events per tick at high speeds.
+    {
+        let handle = handle.clone();
+        let playing_flag = playing.clone();
+        let player = player.clone();
+        use_effect_with((*playing, *speed), move |(on, speed)| {
+            *player.borrow_mut() = None;
+            if *on {
+                let eps = SPEEDS[*speed];
+                let (period, per_tick) = if eps * TICK_MS < 1000 {
+                    (1000 / eps, 1)
+                } else {
+                    (TICK_MS, (eps * TICK_MS / 1000) as usize)
+                };
+                let h = handle.clone();
+                *player.borrow_mut() = Some(Interval::new(period, move || {
+                    let mut done = false;
+                    h.act(|s| {
+                        s.advance(per_tick);
+                        done = s.at_end();
+                    });
+                    if done {
+                        playing_flag.set(false);
+                    }
+                }));
+            }
+        });
+    }
+
+    let toggle_play = {
+        let playing = playing.clone();
+        let handle = handle.clone();
+        Callback::from(move |_: ()| {
+            if !*playing && handle.session.borrow().at_end() {
+                handle.act(|s| s.go(0));
+            }
+            playing.set(!*playing);
+        })
+    };
+    let nav = |f: fn(&mut Session)| {
+        let handle = handle.clone();
+        let playing = playing.clone();
+        Callback::from(move |_: ()| {
+            playing.set(false);
+            handle.act(f);
+        })
+    };
+    let step = nav(|s| {
+        s.step();
+    });
+    let back = nav(Session::back);
+    let over = nav(Session::step_over);
+    let out = nav(Session::step_out);
+    let next_action = nav(Session::next_action);
+    let prev_action = nav(Session::previous_action);
+    let first = nav(|s| s.go(0));
+    let last = nav(|s| s.go(usize::MAX));
+    let slower = {
+        let speed = speed.clone();
+        Callback::from(move |_: ()| speed.set(speed.saturating_sub(1)))
+    };
+    let faster = {
+        let speed = speed.clone();
+        Callback::from(move |_: ()| speed.set((*speed + 1).min(SPEEDS.len() - 1)))
+    };
+    let seek = {
+        let handle = handle.clone();
+        let playing = playing.clone();
+        Callback::from(move |pos: usize| {
+            playing.set(false);
+            handle.act(|s| s.go(pos));
+        })
+    };
+    let landmark = use_state(|| 0usize);
+    let jump = {
+        let handle = handle.clone();
+        let landmark = landmark.clone();
+        let banner = banner.clone();
+        let playing = playing.clone();
+        Callback::from(move |forward: bool| {
+            playing.set(false);
+            let mark = Landmark::ALL[*landmark];
+            let mut found = true;
+            handle.act(|s| found = if forward { s.jump(mark) } else { s.jump_back(mark) });
+            if !found {
+                banner.set(Some(format!(
+                    "No {} {} here.",
+                    mark.label(),
+                    if forward { "after" } else { "before" }
+                )));
+            }
+        })
+    };
+    let toggle_help = {
+        let help = help.clone();
+        Callback::from(move |_: ()| help.set(!*help))
+    };
+
+    // The keyboard, as in other steppers: Space plays, arrows step, Shift steps over or out.
+    {
+        let (toggle_play, step, back, over, out) =
+            (toggle_play.clone(), step.clone(), back.clone(), over.clone(), out.clone());
+        let (next_action, prev_action, first, last) =
+            (next_action.clone(), prev_action.clone(), first.clone(), last.clone());
+        let (slower, faster, toggle_help, help) =
+            (slower.clone(), faster.clone(), toggle_help.clone(), help.clone());
+        use_effect_with((), move |_| {
+            let listener = EventListener::new(&gloo::utils::document(), "keydown", move |e| {
+                let Some(e) = e.dyn_ref::<KeyboardEvent>() else { return };
+                if e.ctrl_key() || e.meta_key() || e.alt_key() {
+                    return;
+                }
+                let typing = gloo::utils::document()
+                    .active_element()
+                    .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+                if typing {
+                    return;
+                }
+                let handled = match (e.key().as_str(), e.shift_key()) {
+                    (" ", _) => Some(&toggle_play),
+                    ("ArrowRight", false) => Some(&step),
+                    ("ArrowLeft", false) => Some(&back),
+                    ("ArrowRight", true) => Some(&over),
+                    ("ArrowLeft", true) => Some(&out),
+                    ("PageDown", _) => Some(&next_action),
+                    ("PageUp", _) => Some(&prev_action),
+                    ("Home", _) => Some(&first),
+                    ("End", _) => Some(&last),
+                    ("-", _) => Some(&slower),
+                    ("+" | "=", _) => Some(&faster),
+                    ("?", _) => Some(&toggle_help),
+                    ("Escape", _) if *help => Some(&toggle_help),
+                    _ => None,
+                };
+                if let Some(cb) = handled {
+                    e.prevent_default();
+                    cb.emit(());
+                }
+            });
+            move || drop(listener)
+        });
+    }
+
+    let perform = {
+        let handle = handle.clone();
+        let banner = banner.clone();
+        let playing = playing.clone();
+        Callback::from(move |action: Action| {
+            let mut result = Ok(());
+            handle.act(|s| result = s.perform(action));
+            match result {
+                Ok(()) => {
+                    banner.set(None);
+                    storage::save_scenario(handle.session.borrow().scenario());
+                    playing.set(true);
+                }
+                Err(e) => banner.set(Some(format!("That action cannot run: {e}"))),
+            }
+        })
+    };
+    let reconfigure = {
+        let handle = handle.clone();
+        let banner = banner.clone();
+        let playing = playing.clone();
+        Callback::from(move |(config, profile): (pageflow_core::MachineConfig, String)| {
+            playing.set(false);
+            let next = handle.session.borrow().reconfigure(config, &profile);
+            match next {
+                Ok(s) => {
+                    storage::save_scenario(s.scenario());
+                    handle.act(|old| *old = s);
+                    banner.set(None);
+                }
+                Err(e) => banner.set(Some(format!("That machine cannot boot: {e}"))),
+            }
+        })
+    };
+    let long_run = {
+        let handle = handle.clone();
+        let banner = banner.clone();
+        let progress = progress.clone();
+        Callback::from(move |(chunks, ops): (u32, u32)| {
+            let mut result = Ok(());
+            handle.act(|s| result = s.queue_workload(chunks, ops));
+            if let Err(e) = result {
+                banner.set(Some(format!("That workload cannot run: {e}")));
+                return;
+            }
+            progress.set(Some(Progress { total: chunks as usize, left: chunks as usize }));
+            run_chunks(handle.clone(), progress.clone());
+        })
+    };
+    let cancel = {
+        let handle = handle.clone();
+        let progress = progress.clone();
+        Callback::from(move |_| {
+            handle.act(Session::cancel_pending);
+            storage::save_scenario(handle.session.borrow().scenario());
+            progress.set(None);
+        })
+    };
+    let reset = {
+        let handle = handle.clone();
+        let banner = banner.clone();
+        Callback::from(move |_| {
+            if let Ok(s) = Session::new(&Scenario::default_scenario()) {
+                storage::save_scenario(s.scenario());
+                handle.act(|old| *old = s);
+                banner.set(None);
+            }
+        })
+    };
+    let on_gfp = {
+        let gfp = gfp.clone();
+        Callback::from(move |g: String| gfp.set(g))
+    };
+    let on_order = {
+        let order = order.clone();
+        Callback::from(move |o: u8| order.set(o))
+    };
+    let on_scrub = {
+        let seek = seek.clone();
+        Callback::from(move |e: InputEvent| {
+            let v = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+            seek.emit(v.parse().unwrap_or(0));
+        })
+    };
+    let on_landmark = {
+        let landmark = landmark.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            landmark.set(v.parse().unwrap_or(0));
+        })
+    };
+    let click = |cb: &Callback<()>| cb.reform(|_: MouseEvent| ());
+    let scenario_name = session.borrow().scenario().name.clone();
+
+    html! {
+        <>
+        <header class="top">
+            <h1>{ "pageflow" }</h1>
+            <p class="subtitle">{ "How Linux hands out pages: " }<span data-testid="scenario-name">{ scenario_name }</span></p>
+            <span class="profile-badge" title={profile.title}>{ format!("kernel {}", profile.id) }</span>
+            <button onclick={click(&toggle_help)} aria-label="Keyboard shortcuts and help" data-testid="help-button">{ "?" }</button>
+            <button onclick={reset} title="Start again from the built-in scenario">{ "Reset" }</button>
+        </header>
+        if let Some(msg) = (*banner).clone() {
+            <div class="banner" role="alert" data-testid="banner">
+                <span>{ msg }</span>
+                <button onclick={ let b = banner.clone(); Callback::from(move |_| b.set(None)) } aria-label="Dismiss">{ "×" }</button>
+            </div>
+        }
+        if let Some(p) = *progress {
+            <div class="progress" role="status" data-testid="progress">
+                <progress max={p.total.to_string()} value={(p.total - p.left).to_string()}></progress>
+                <span>{ format!("running chunk {} of {}", p.total - p.left, p.total) }</span>
+                <button onclick={cancel} data-testid="cancel-run">{ "Cancel" }</button>
+            </div>
+        }
+        <nav class="transport" aria-label="Stepping">
+            <button onclick={click(&first)} aria-label="First event (Home)" title="First (Home)">{ "⏮" }</button>
+            <button onclick={click(&prev_action)} aria-label="Previous action (Page Up)" title="Previous action (PgUp)">{ "⏪" }</button>
+            <button onclick={click(&out)} aria-label="Step out (Shift+Left)" title="Step out (Shift+←)">{ "⤴" }</button>
+            <button onclick={click(&back)} aria-label="Step back (Left)" title="Step back (←)" data-testid="step-back">{ "◀" }</button>
+            <button onclick={click(&toggle_play)} aria-label={if *playing { "Pause (Space)" } else { "Play (Space)" }}
+                data-testid="play" class="play">{ if *playing { "⏸" } else { "▶" } }</button>
+            <button onclick={click(&step)} aria-label="Step (Right)" title="Step (→)" data-testid="step">{ "▶|" }</button>
+            <button onclick={click(&over)} aria-label="Step over (Shift+Right)" title="Step over (Shift+→)">{ "⤵" }</button>
+            <button onclick={click(&next_action)} aria-label="Next action (Page Down)" title="Next action (PgDn)" data-testid="next-action">{ "⏩" }</button>
+            <button onclick={click(&last)} aria-label="Last event (End)" title="Last (End)">{ "⏭" }</button>
+            <span class="speed">
+                <button onclick={click(&slower)} aria-label="Slower (-)">{ "−" }</button>
+                <span data-testid="speed">{ format!("{}/s", SPEEDS[*speed]) }</span>
+                <button onclick={click(&faster)} aria-label="Faster (+)">{ "+" }</button>
+            </span>
+            <span class="jump">
+                <select onchange={on_landmark} aria-label="Kind of event to jump to">
+                { for Landmark::ALL.iter().enumerate().map(|(i, m)| html! {
+                    <option value={i.to_string()} selected={i == *landmark}>{ m.label() }</option>
+                }) }
+                </select>
+                <button onclick={ let j = jump.clone(); Callback::from(move |_| j.emit(false)) } aria-label="Previous of that kind">{ "◂" }</button>
+                <button onclick={ let j = jump.clone(); Callback::from(move |_| j.emit(true)) } aria-label="Next of that kind" data-testid="jump-next">{ "▸" }</button>
+            </span>
+            <label class="scrub"><span class="sr-only">{ "Timeline position" }</span>
+                <input type="range" min="0" max={frame.total.to_string()} value={frame.pos.to_string()}
+                    oninput={on_scrub} data-testid="scrubber" aria-valuetext={format!("event {} of {}", frame.pos, frame.total)} />
+            </label>
+            <span class="pos" data-testid="position">{ format!("event {} / {} · action {} / {}", frame.pos, frame.total, frame.action.min(frame.actions), frame.actions) }</span>
+        </nav>
+        <p class="sr-only" aria-live="polite" data-testid="narration">{ frame.last.clone().unwrap_or_default() }</p>
+        <main class="layout">
+            <div class="col controls-col">
+                <ActionForm gfp={(*gfp).clone()} cpus={frame.machine.config.cpus} on_order={on_order}
+                    on_perform={perform} on_long_run={long_run} />
+                <GfpEditor profile={profile} gfp={(*gfp).clone()} order={*order} on_change={on_gfp} />
+                <MachineForm frame={frame.clone()} profile={profile.id.to_owned()} on_apply={reconfigure} />
+            </div>
+            <div class="col main-col">
+                <MemoryMap frame={frame.clone()} />
+                <PcpColumns frame={frame.clone()} />
+                <Holders frame={frame.clone()} />
+                <Plots frame={frame.clone()} />
+            </div>
+            <div class="col side-col">
+                <CodePanel frame={frame.clone()} />
+                <EventLog frame={frame.clone()} on_seek={seek.clone()} />
+                <FreeArea frame={frame.clone()} />
+                <ActionList frame={frame.clone()} on_seek={seek} />
+            </div>
+        </main>
+        if *help {
+            <div class="help" role="dialog" aria-modal="true" aria-labelledby="help-title" data-testid="help">
+                <h2 id="help-title">{ "Keyboard" }</h2>
+                <dl>
+                    <dt>{ "Space" }</dt><dd>{ "play / pause" }</dd>
+                    <dt>{ "→ / ←" }</dt><dd>{ "one event forward / back" }</dd>
+                    <dt>{ "Shift+→" }</dt><dd>{ "step over a call" }</dd>
+                    <dt>{ "Shift+←" }</dt><dd>{ "step out of the current function" }</dd>
+                    <dt>{ "PgDn / PgUp" }</dt><dd>{ "next / previous action" }</dd>
+                    <dt>{ "Home / End" }</dt><dd>{ "first / last event" }</dd>
+                    <dt>{ "− / +" }</dt><dd>{ "slower / faster" }</dd>
+                    <dt>{ "?" }</dt><dd>{ "this help (Esc closes)" }</dd>
+                </dl>
+                <p>{ "The model follows mm/page_alloc.c of the chosen kernel; its simplifications are listed in DEVIATIONS.md. Costs are counted events, not measured time." }</p>
+                <button onclick={click(&toggle_help)}>{ "Close" }</button>
+            </div>
+        }
+        </>
+    }
+}
+
+/// Run queued chunks a few milliseconds at a time, yielding to the browser between them so the
+/// page stays responsive and Cancel can be clicked.
+fn run_chunks(handle: Handle, progress: UseStateHandle<Option<Progress>>) {
+    Timeout::new(0, move || {
+        let started = js_sys::Date::now();
+        let mut left = 0;
+        while js_sys::Date::now() - started < 40.0 {
+            let mut s = handle.session.borrow_mut();
+            if s.pending() == 0 {
+                break;
+            }
+            s.run_pending(1);
+            left = s.pending();
+        }
+        // Cancel empties the queue too, so both end here.
+        let total = progress.map_or(0, |p| p.total);
+        if left == 0 {
+            storage::save_scenario(handle.session.borrow().scenario());
+            progress.set(None);
+            handle.redraw.emit(());
+        } else {
+            progress.set(Some(Progress { total, left }));
+            run_chunks(handle, progress);
+        }
+    })
+    .forget();
+}

@@ -1,0 +1,3 @@
+fn main() {
+    yew::Renderer::<pageflow_web::App>::new().render();
+}

@@ -1,0 +1,49 @@
+//! The callers' lists and arrays: which pages each holds, slot by slot, NULL holes shown.
+
+use std::rc::Rc;
+
+use pageflow_core::machine::PAGE_CACHE;
+use pageflow_core::mem::NIL;
+use yew::prelude::*;
+
+use crate::session::Frame;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub frame: Rc<Frame>,
+}
+
+/// Slots shown before "… and N more".
+const SHOWN: usize = 96;
+
+#[function_component(Holders)]
+pub fn holders(props: &Props) -> Html {
+    let f = &props.frame;
+    let names = &f.machine.holders;
+    html! {
+        <section class="panel" aria-labelledby="holders-title">
+            <h2 id="holders-title">{ "Callers' lists and arrays" }</h2>
+            <div data-testid="holders">
+            { for f.view.holders.iter().enumerate().filter(|(i, _)| *i as u32 != PAGE_CACHE).map(|(i, h)| {
+                let name = names.get(i).map_or_else(|| format!("caller {i}"), |h| h.name.clone());
+                let array = !h.array.is_empty() || names.get(i).is_some_and(|h| matches!(h.slots, pageflow_core::machine::Slots::Array(_)));
+                let slots: Vec<u32> = if array { h.array.clone() } else { h.list.clone() };
+                html! {
+                <div class="holder" data-testid={format!("holder-{name}")}>
+                    <h3>{ &name }<span class="muted">{ format!(" · {} {} · {} block{}", if array { "array" } else { "list" },
+                        if array { "slots" } else { "head first" }, h.blocks, if h.blocks == 1 { "" } else { "s" }) }</span></h3>
+                    <ol class={classes!("slots", array.then_some("array"))}>
+                    { for slots.iter().take(SHOWN).enumerate().map(|(s, &pfn)| if pfn == NIL {
+                        html! { <li class="slot null" title={format!("slot {s}: NULL")}>{ "NULL" }</li> }
+                    } else {
+                        html! { <li class="slot" title={format!("slot {s}: pfn {pfn}")}>{ pfn }</li> }
+                    }) }
+                    </ol>
+                    if slots.len() > SHOWN { <p class="muted">{ format!("… and {} more", slots.len() - SHOWN) }</p> }
+                </div>
+            }}) }
+            </div>
+            <p class="muted">{ format!("page cache: {} pages", f.view.holders.first().map_or(0, |h| h.blocks)) }</p>
+        </section>
+    }
+}

@@ -1,0 +1,11 @@
+//! The playground's panels, each drawing part of a [`Frame`](crate::session::Frame).
+
+pub mod code;
+pub mod controls;
+pub mod events;
+pub mod free_area;
+pub mod holders;
+pub mod legend;
+pub mod memory_map;
+pub mod pcp;
+pub mod plots;

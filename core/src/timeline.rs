@@ -6,6 +6,8 @@
 //! position is the machine before the action that holds it (a checkpoint replayed forward; the
 //! model is deterministic) read into a [`View`], with the action's events up to `p` applied.
 
+use std::rc::Rc;
+
 use crate::config::ConfigError;
 use crate::machine::Machine;
 use crate::scenario::{Action, Scenario, ScenarioError};
@@ -34,8 +36,9 @@ pub struct Cursor {
     pub pos: usize,
     /// The action whose events come next (or the number of actions at the end).
     pub action: usize,
-    /// The machine before `action`, for what events do not carry (watermarks, batch, high).
-    pub machine: Machine,
+    /// The machine before `action`, for what events do not carry (watermarks, batch, high);
+    /// shared, as it changes only between actions.
+    pub machine: Rc<Machine>,
     /// The state at `pos`.
     pub view: View,
     /// The state before `action`.
@@ -166,7 +169,7 @@ impl Timeline {
     pub fn seek(&self, pos: usize) -> Cursor {
         let pos = pos.min(self.events().len());
         let action = self.action_at(pos);
-        let machine = self.machine_before(action);
+        let machine = Rc::new(self.machine_before(action));
         let base = View::of(&machine);
         let mut cursor = Cursor { pos: self.action_start(action), action, machine, view: base.clone(), base };
         cursor.forward_to(self, pos);
@@ -201,10 +204,13 @@ impl Cursor {
     fn settle(&mut self, t: &Timeline) {
         let outcomes = t.outcomes();
         while self.action < outcomes.len() && outcomes[self.action].events.1 <= self.pos {
-            let mut replay =
-                Sim { scenario: t.scenario().clone(), machine: self.machine.clone(), outcomes: Vec::new() };
+            let mut replay = Sim {
+                scenario: t.scenario().clone(),
+                machine: (*self.machine).clone(),
+                outcomes: Vec::new(),
+            };
             replay.apply(self.action, &t.scenario().actions[self.action]);
-            self.machine = replay.machine;
+            self.machine = Rc::new(replay.machine);
             self.action += 1;
             self.base = self.view.clone();
         }

@@ -72,6 +72,8 @@ pub struct Frame {
     pub stack: Vec<Func>,
     /// The event just applied, if any, in words.
     pub last: Option<String>,
+    /// The block the last event moved, split or merged: `(pfn, order)`, for the map to mark.
+    pub touched: Option<(u32, u8)>,
     pub outcomes: Vec<Outcome>,
     /// Events around `pos`, numbered, in words.
     pub window: Vec<(usize, String)>,
@@ -316,7 +318,14 @@ impl Session {
     /// What the components draw now.
     pub fn frame(&self) -> Frame {
         let pos = self.cursor.pos;
-        let last = pos.checked_sub(1).map(|p| narrate::describe(&self.timeline.events()[p]));
+        let just = pos.checked_sub(1).map(|p| &self.timeline.events()[p]);
+        let last = just.map(narrate::describe);
+        let touched = just.and_then(|ev| match *ev {
+            Event::Move { pfn, order, .. } => Some((pfn, order)),
+            Event::Split { buddy, order, .. } => Some((buddy, order)),
+            Event::Merge { pfn, buddy, order, .. } => Some((pfn & buddy, order + 1)),
+            _ => None,
+        });
         Frame {
             generation: self.generation,
             pos,
@@ -324,9 +333,10 @@ impl Session {
             action: self.cursor.action,
             actions: self.timeline.outcomes().len(),
             view: self.cursor.view.clone(),
-            machine: Rc::new(self.cursor.machine.clone()),
+            machine: self.cursor.machine.clone(),
             stack: self.stack_at(pos),
             last,
+            touched,
             outcomes: self.timeline.outcomes().to_vec(),
             window: self.window(pos),
             free_curve: self.free_curve.clone(),

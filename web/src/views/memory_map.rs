@@ -45,7 +45,21 @@ pub struct Props {
     pub frame: Rc<Frame>,
 }
 
-fn draw(canvas: &HtmlCanvasElement, class: &[u8], first: usize, ppc: usize, rows: usize) {
+/// Where the last event's block is on the canvas: `(x, y, cells)` from its first cell.
+fn mark_cells(
+    touched: Option<(u32, u8)>,
+    first: usize,
+    ppc: usize,
+    rows: usize,
+) -> Option<(usize, usize, usize)> {
+    let (pfn, order) = touched?;
+    let start = (pfn as usize).checked_sub(first)? / ppc;
+    let cells = ((1usize << order) / ppc).max(1);
+    (start < COLUMNS * rows).then_some((start % COLUMNS, start / COLUMNS, cells))
+}
+
+fn draw(canvas: &HtmlCanvasElement, frame: &Frame, first: usize, ppc: usize, rows: usize) {
+    let class = &frame.view.class;
     let Ok(Some(ctx)) = canvas.get_context("2d") else { return };
     let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() else { return };
     let palette = palette::table();
@@ -58,6 +72,13 @@ fn draw(canvas: &HtmlCanvasElement, class: &[u8], first: usize, ppc: usize, rows
         ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), COLUMNS as u32, rows as u32)
     {
         let _ = ctx.put_image_data(&image, 0.0, 0.0);
+    }
+    // The block that just moved: outlined, so the eye finds where the step happened.
+    if let Some((x, y, cells)) = mark_cells(frame.touched, first, ppc, rows) {
+        ctx.set_stroke_style_str("#ffd400");
+        ctx.set_line_width(2.0);
+        let width = cells.min(COLUMNS - x);
+        ctx.stroke_rect(x as f64 - 2.0, y as f64 - 2.0, width as f64 + 4.0, 5.0);
     }
 }
 
@@ -77,7 +98,7 @@ pub fn memory_map(props: &Props) -> Html {
         let first = *first;
         use_effect_with((frame, per_cell, first, rows), move |(frame, ppc, first, rows)| {
             if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
-                draw(&c, &frame.view.class, *first, *ppc, *rows);
+                draw(&c, frame, *first, *ppc, *rows);
             }
         });
     }

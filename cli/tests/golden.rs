@@ -338,3 +338,34 @@ fn the_5_13_0_full_array_returns_zero_and_6_1_returns_nr_pages() {
     assert_eq!(run("full-array-5.13.0.json"), ["16", "0", "2 pages freed", "16", "0"]);
     assert_eq!(run("full-array-6.1.json"), ["16", "16", "2 pages freed", "16", "16"]);
 }
+
+#[test]
+fn cost_prints_the_cycle_table_as_a_model_in_text_and_json() {
+    let o = pageflow(&["cost"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("a model, not a measurement"), "{text}");
+    assert!(text.contains("zone_lock") && text.contains("zeroed_pages"), "{text}");
+
+    let o = pageflow(&["cost", "--profile", "5.14", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["profile"], "5.14");
+    assert_eq!(v["model"]["pcp_lock"], 0.0, "5.14's local_lock is the IRQ pair only");
+    assert_eq!(v["terms"].as_array().unwrap().len(), 13);
+    assert!(v.get("calibration").is_none(), "calibration only with --calibrate");
+}
+
+#[test]
+fn cost_calibrate_prints_model_against_published_rows() {
+    let o = pageflow(&["cost", "--calibrate", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let targets = v["calibration"]["targets"].as_array().unwrap();
+    assert!(targets.iter().any(|t| t["published"] == 98.0 && t["profile"] == "5.14"), "{targets:?}");
+}
+
+#[test]
+fn cost_with_an_unknown_profile_is_an_input_error() {
+    assert_input_error(&pageflow(&["cost", "--profile", "2.6"]), &["2.6", "6.1"]);
+}

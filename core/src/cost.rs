@@ -91,6 +91,8 @@ pub struct Term {
     pub name: &'static str,
     /// The [`Cost`] counter it multiplies.
     pub counter: &'static str,
+    /// The kernel code it stands for, in short (the field's doc comment says why it costs that).
+    pub stands_for: &'static str,
     /// Cycles each.
     pub each: f64,
     pub count: u64,
@@ -131,27 +133,88 @@ impl CostModel {
 
     /// Each priced event kind of `cost`, with its count and cycles, in the order of the fields.
     pub fn terms(&self, cost: &Cost) -> [Term; 13] {
-        let term = |name, counter, each: f64, count: u64| Term {
+        let term = |name, counter, stands_for, each: f64, count: u64| Term {
             name,
             counter,
+            stands_for,
             each,
             count,
             cycles: each * count as f64,
         };
         [
-            term("function_call", "calls", self.function_call, cost.calls),
-            term("irq_save_restore", "irq_off", self.irq_save_restore, cost.irq_off),
-            term("pcp_lock", "pcp_lock", self.pcp_lock, cost.pcp_lock),
-            term("zone_lock", "zone_lock", self.zone_lock, cost.zone_lock),
-            term("pcp_list_op", "pcp_list_ops", self.pcp_list_op, cost.pcp_list_ops),
-            term("buddy_list_op", "buddy_list_ops", self.buddy_list_op, cost.buddy_list_ops),
-            term("split", "splits", self.split, cost.splits),
-            term("merge", "merges", self.merge, cost.merges),
-            term("stat_update", "vm_stat_updates", self.stat_update, cost.vm_stat_updates),
-            term("watermark_check", "watermark_checks", self.watermark_check, cost.watermark_checks),
-            term("prep_new_page", "prep_pages", self.prep_new_page, cost.prep_pages),
-            term("free_pages_prepare", "freed_pages", self.free_pages_prepare, cost.freed_pages),
-            term("zero_page", "zeroed_pages", self.zero_page, cost.zeroed_pages),
+            term(
+                "function_call",
+                "calls",
+                "entering __alloc_pages, rmqueue_pcplist, __free_pages …",
+                self.function_call,
+                cost.calls,
+            ),
+            term(
+                "irq_save_restore",
+                "irq_off",
+                "local_irq_save + local_irq_restore",
+                self.irq_save_restore,
+                cost.irq_off,
+            ),
+            term(
+                "pcp_lock",
+                "pcp_lock",
+                "local_lock / pcp_spin_trylock + unlock",
+                self.pcp_lock,
+                cost.pcp_lock,
+            ),
+            term("zone_lock", "zone_lock", "spin_lock(&zone->lock) + unlock", self.zone_lock, cost.zone_lock),
+            term(
+                "pcp_list_op",
+                "pcp_list_ops",
+                "list_add / list_del on pcp->lists[], pcp->count",
+                self.pcp_list_op,
+                cost.pcp_list_ops,
+            ),
+            term(
+                "buddy_list_op",
+                "buddy_list_ops",
+                "__rmqueue_smallest / add_to_free_list",
+                self.buddy_list_op,
+                cost.buddy_list_ops,
+            ),
+            term("split", "splits", "expand(), one halving", self.split, cost.splits),
+            term("merge", "merges", "__free_one_page(), one merge", self.merge, cost.merges),
+            term(
+                "stat_update",
+                "vm_stat_updates",
+                "__count_vm_events, __mod_zone_page_state",
+                self.stat_update,
+                cost.vm_stat_updates,
+            ),
+            term(
+                "watermark_check",
+                "watermark_checks",
+                "zone_watermark_fast",
+                self.watermark_check,
+                cost.watermark_checks,
+            ),
+            term(
+                "prep_new_page",
+                "prep_pages",
+                "prep_new_page -> post_alloc_hook, per page",
+                self.prep_new_page,
+                cost.prep_pages,
+            ),
+            term(
+                "free_pages_prepare",
+                "freed_pages",
+                "put_page_testzero + free_pages_prepare, per page",
+                self.free_pages_prepare,
+                cost.freed_pages,
+            ),
+            term(
+                "zero_page",
+                "zeroed_pages",
+                "clear_highpage (__GFP_ZERO, init_on_alloc), per page",
+                self.zero_page,
+                cost.zeroed_pages,
+            ),
         ]
     }
 

@@ -16,7 +16,7 @@ use pageflow_core::profile::{self, PROFILES};
 use pageflow_core::report::Report;
 use pageflow_core::scenario::DEFAULT_SCENARIO;
 use pageflow_core::trace::Cost;
-use pageflow_core::{calibrate, Action, CostModel, Gfp, Profile, Scenario, Sim, TraceMode};
+use pageflow_core::{calibrate, compare, Action, CostModel, Gfp, Profile, Scenario, Sim, TraceMode};
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +43,16 @@ enum Command {
         /// Record every event of the run and write them to FILE, one JSON object per line
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
+    },
+    /// Run two scenarios and print them side by side: totals, each action, free pages per zone
+    Compare {
+        /// Scenario A (JSON); `-` reads standard input
+        a: PathBuf,
+        /// Scenario B (JSON)
+        b: PathBuf,
+        /// Print the comparison as JSON instead of text
+        #[arg(long)]
+        json: bool,
     },
     /// List the kernel-era profiles and what changes from each to the next
     Profiles {
@@ -108,6 +118,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run { file, json, trace } => run(file, json, trace),
+        Command::Compare { a, b, json } => compare(&a, &b, json),
         Command::Profiles { json } => profiles(json),
         Command::Cost { profile, calibrate, json } => cost(&profile, calibrate, json),
         Command::Gfp { expr, profile, order, json } => explain_gfp(&expr, &profile, order, json),
@@ -200,6 +211,23 @@ fn run(file: Option<PathBuf>, json: bool, trace: Option<PathBuf>) -> Result<(), 
         print(&(report.to_json() + "\n"))
     } else {
         print(&report.to_text())
+    }
+}
+
+fn compare(a: &PathBuf, b: &PathBuf, json: bool) -> Result<(), Failure> {
+    let parse = |path: &PathBuf| -> Result<Scenario, Failure> {
+        let (text, name) = read_scenario(Some(path))?;
+        Scenario::from_json(&text).map_err(|e| Failure::Input(format!("{name}: {e}")))
+    };
+    let (sa, sb) = (parse(a)?, parse(b)?);
+    let comparison = compare::compare(&sa, &sb, None).map_err(|e| match e {
+        compare::CompareError::Model(..) => Failure::Model(e.to_string()),
+        _ => Failure::Input(e.to_string()),
+    })?;
+    if json {
+        print(&(comparison.to_json() + "\n"))
+    } else {
+        print(&comparison.to_text())
     }
 }
 

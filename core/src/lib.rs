@@ -9,6 +9,7 @@ pub mod buddy;
 pub mod bulk;
 pub mod calibrate;
 pub mod check;
+pub mod compare;
 pub mod config;
 pub mod cost;
 pub mod free;

@@ -15,7 +15,8 @@ use pageflow_core::mem::MAX_PAGE_ORDER;
 use pageflow_core::profile::{self, PROFILES};
 use pageflow_core::report::Report;
 use pageflow_core::scenario::DEFAULT_SCENARIO;
-use pageflow_core::{Action, Gfp, Profile, Scenario, Sim, TraceMode};
+use pageflow_core::trace::Cost;
+use pageflow_core::{calibrate, compare, Action, CostModel, Gfp, Profile, Scenario, Sim, TraceMode};
 
 #[derive(Parser)]
 #[command(
@@ -43,8 +44,30 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
     },
+    /// Run two scenarios and print them side by side: totals, each action, free pages per zone
+    Compare {
+        /// Scenario A (JSON); `-` reads standard input
+        a: PathBuf,
+        /// Scenario B (JSON)
+        b: PathBuf,
+        /// Print the comparison as JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// List the kernel-era profiles and what changes from each to the next
     Profiles {
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the cost model: simulated cycles per event kind (a model, not a measurement)
+    Cost {
+        /// Kernel-era profile id whose table to print (eras differ in the pcp lock)
+        #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+        profile: String,
+        /// Also run the calibration workloads and print model against published figures
+        #[arg(long)]
+        calibrate: bool,
         /// Print as JSON
         #[arg(long)]
         json: bool,
@@ -95,7 +118,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run { file, json, trace } => run(file, json, trace),
+        Command::Compare { a, b, json } => compare(&a, &b, json),
         Command::Profiles { json } => profiles(json),
+        Command::Cost { profile, calibrate, json } => cost(&profile, calibrate, json),
         Command::Gfp { expr, profile, order, json } => explain_gfp(&expr, &profile, order, json),
     };
     match result {
@@ -189,6 +214,23 @@ fn run(file: Option<PathBuf>, json: bool, trace: Option<PathBuf>) -> Result<(), 
     }
 }
 
+fn compare(a: &PathBuf, b: &PathBuf, json: bool) -> Result<(), Failure> {
+    let parse = |path: &PathBuf| -> Result<Scenario, Failure> {
+        let (text, name) = read_scenario(Some(path))?;
+        Scenario::from_json(&text).map_err(|e| Failure::Input(format!("{name}: {e}")))
+    };
+    let (sa, sb) = (parse(a)?, parse(b)?);
+    let comparison = compare::compare(&sa, &sb, None).map_err(|e| match e {
+        compare::CompareError::Model(..) => Failure::Model(e.to_string()),
+        _ => Failure::Input(e.to_string()),
+    })?;
+    if json {
+        print(&(comparison.to_json() + "\n"))
+    } else {
+        print(&comparison.to_text())
+    }
+}
+
 fn profiles(json: bool) -> Result<(), Failure> {
     let log = profile::changelog();
     if json {
@@ -217,11 +259,49 @@ fn profiles(json: bool) -> Result<(), Failure> {
     print(&out)
 }
 
-fn explain_gfp(expr: &str, profile_id: &str, order: u32, json: bool) -> Result<(), Failure> {
-    let profile = Profile::by_id(profile_id).ok_or_else(|| {
+/// A profile named on the command line.
+fn find_profile(id: &str) -> Result<&'static Profile, Failure> {
+    Profile::by_id(id).ok_or_else(|| {
         let ids: Vec<&str> = PROFILES.iter().map(|p| p.id).collect();
-        Failure::Input(format!("unknown profile {profile_id:?}: expected one of {}", ids.join(", ")))
-    })?;
+        Failure::Input(format!("unknown profile {id:?}: expected one of {}", ids.join(", ")))
+    })
+}
+
+fn cost(profile_id: &str, calibrate: bool, json: bool) -> Result<(), Failure> {
+    let profile = find_profile(profile_id)?;
+    let model = CostModel::for_profile(profile);
+    let terms = model.terms(&Cost::default());
+    let targets = if calibrate { calibrate::brouer_targets() } else { Vec::new() };
+    if json {
+        let mut value = serde_json::json!({ "profile": profile.id, "model": model, "terms": terms });
+        if calibrate {
+            value["calibration"] =
+                serde_json::json!({ "tolerance": calibrate::TOLERANCE, "targets": targets });
+        }
+        return print(&(serde_json::to_string_pretty(&value).expect("cost tables serialise") + "\n"));
+    }
+    let mut out = format!(
+        "Cost model, profile {}: simulated cycles per event at {} GHz (a model, not a measurement)\n",
+        profile.id, model.cpu_ghz
+    );
+    let nw = terms.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    let cw = terms.iter().map(|t| t.counter.len()).max().unwrap_or(0);
+    out += &format!("  {:<nw$}  {:>6}  {:<cw$}  stands for\n", "price", "cycles", "per");
+    for t in &terms {
+        out += &format!("  {:<nw$}  {:>6.1}  {:<cw$}  {}\n", t.name, t.each, t.counter, t.stands_for);
+    }
+    if calibrate {
+        out += &format!(
+            "\nCalibration: page_bench04_bulk on the model (tolerance ±{:.0} %)\n",
+            calibrate::TOLERANCE * 100.0
+        );
+        out += &calibrate::render(&targets);
+    }
+    print(&out)
+}
+
+fn explain_gfp(expr: &str, profile_id: &str, order: u32, json: bool) -> Result<(), Failure> {
+    let profile = find_profile(profile_id)?;
     let order = match u8::try_from(order) {
         Ok(o) if o <= MAX_PAGE_ORDER => o,
         _ => return Err(Failure::Input(format!("--order {order}: expected 0 to {MAX_PAGE_ORDER}"))),

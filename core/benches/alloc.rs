@@ -3,20 +3,27 @@
 //! of state per simulated page. Criterion measures (a) and (b); the summary at the end turns its
 //! estimates into ns/page, measures (c) and computes (d), each next to the target of the issue.
 //!
-//! `cargo bench -p pageflow-core` (about a minute on two cores).
+//! Two more groups: Brouer's `page_bench04_bulk` loops run through the model (its own speed,
+//! printed beside the cycles the cost model simulates for them), and a peer comparison with the
+//! `buddy_system_allocator` crate's `FrameAllocator` on the same alloc/free sequence of order-0
+//! and of mixed-order blocks, printed as a ratio.
+//!
+//! `cargo bench -p pageflow-core` (about a minute and a half on two cores).
 
 use std::hint::black_box;
 use std::mem::size_of;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use buddy_system_allocator::FrameAllocator;
 use criterion::{criterion_group, Criterion, Throughput};
+use pageflow_core::calibrate::{self, Bench04, Bench04Run};
 use pageflow_core::machine::{Node, Slots};
 use pageflow_core::mem::{List, MigrateType, Page, Pfn, PAGE_SHIFT};
 use pageflow_core::sim::Workload;
 use pageflow_core::trace::{Event, Func};
 use pageflow_core::zone::{PerCpuPages, Zone};
-use pageflow_core::{BulkTarget, Gfp, Machine, MachineConfig, Profile, TraceMode};
+use pageflow_core::{Gfp, Machine, MachineConfig, Profile, TraceMode};
 use rand_core::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
@@ -46,100 +53,35 @@ fn gfp_kernel(m: &Machine) -> Gfp {
     Gfp::parse("GFP_KERNEL", m.profile).expect("GFP_KERNEL parses")
 }
 
-/// The single-page workload: `alloc_pages(GFP_KERNEL, 0)` and `__free_pages()` of the page,
-/// through an array holder of one slot (the page is handed straight back, so the slot stays NULL).
-struct Single {
-    m: Machine,
-    holder: u32,
-    gfp: Gfp,
+/// A warm `page_bench04_bulk` loop on the default profile (`calibrate::Bench04Run`): the single
+/// loop is `alloc_pages(GFP_KERNEL, 0)` and `__free_pages()`, the bulk one
+/// `alloc_pages_bulk(GFP_KERNEL, 64, page_array)` into 64 NULL slots and `__free_pages()` of each.
+fn bench04(kind: Bench04, mode: TraceMode) -> Bench04Run {
+    Bench04Run::new(Profile::default_profile(), kind, mode)
 }
 
-impl Single {
-    fn new(mode: TraceMode) -> Single {
-        let mut m = machine_4g(mode);
-        let holder = m.array_holder("bench-single", 1);
-        let gfp = gfp_kernel(&m);
-        let mut s = Single { m, holder, gfp };
-        // Steady state: the first call refills the pcp list with a batch; later ones take from it.
-        for _ in 0..10_000 {
-            s.once();
-        }
-        s.trim();
-        s
-    }
+const SINGLE: Bench04 = Bench04::Single;
+const ARRAY_64: Bench04 = Bench04::Array { step: BULK as u32 };
 
-    #[inline]
-    fn once(&mut self) {
-        let m = &mut self.m;
-        m.caller = self.holder;
-        let pfn = m.alloc_pages(self.gfp, 0, 0).expect("a 4 GiB machine has a free page");
-        m.free_held(self.holder, black_box(pfn), 0, Some(0)).expect("the page was just allocated");
+/// One round, keeping a Record-mode trace bounded; returns the events the round recorded.
+#[inline]
+fn round(run: &mut Bench04Run) -> usize {
+    let before = run.machine.trace.events.len();
+    run.round();
+    let n = run.machine.trace.events.len() - before;
+    if run.machine.trace.events.len() > RECORD_CAP {
+        run.machine.trace.events.clear();
     }
-
-    #[inline]
-    fn trim(&mut self) {
-        if self.m.trace.events.len() > RECORD_CAP {
-            self.m.trace.events.clear();
-        }
-    }
-}
-
-/// The bulk workload: `alloc_pages_bulk(GFP_KERNEL, 64, page_array)` into 64 NULL slots, then
-/// `__free_pages()` of every slot.
-struct Bulk {
-    m: Machine,
-    holder: u32,
-    gfp: Gfp,
-}
-
-impl Bulk {
-    fn new(mode: TraceMode) -> Bulk {
-        let mut m = machine_4g(mode);
-        let holder = m.array_holder("bench-bulk", BULK);
-        let gfp = gfp_kernel(&m);
-        let mut b = Bulk { m, holder, gfp };
-        for _ in 0..1_000 {
-            b.once();
-        }
-        b.trim();
-        b
-    }
-
-    #[inline]
-    fn once(&mut self) {
-        let m = &mut self.m;
-        m.caller = self.holder;
-        let n = m.alloc_pages_bulk(self.gfp, 0, BULK as i32, BulkTarget::Array);
-        assert_eq!(n as usize, BULK, "the bulk call filled every slot");
-        for slot in 0..BULK {
-            let pfn: Pfn = match &m.holders[self.holder as usize].slots {
-                Slots::Array(a) => a[slot],
-                Slots::List(_) => unreachable!("an array holder"),
-            };
-            m.free_held(self.holder, pfn, 0, Some(slot)).expect("the page was just allocated");
-        }
-    }
-
-    #[inline]
-    fn trim(&mut self) {
-        if self.m.trace.events.len() > RECORD_CAP {
-            self.m.trace.events.clear();
-        }
-    }
+    n
 }
 
 fn bench_single(c: &mut Criterion) {
     let mut group = c.benchmark_group("alloc_free_1_page");
     group.throughput(Throughput::Elements(1));
     for (mode, name) in MODES {
-        let mut s = Single::new(mode);
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                s.once();
-                s.trim();
-            })
-        });
-        s.m.check().expect("the model is consistent after the benchmark");
+        let mut run = bench04(SINGLE, mode);
+        group.bench_function(name, |b| b.iter(|| round(&mut run)));
+        run.machine.check().expect("the model is consistent after the benchmark");
     }
     group.finish();
 }
@@ -148,16 +90,115 @@ fn bench_bulk(c: &mut Criterion) {
     let mut group = c.benchmark_group("bulk_array_64_pages");
     group.throughput(Throughput::Elements(BULK as u64));
     for (mode, name) in MODES {
-        let mut bulk = Bulk::new(mode);
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                bulk.once();
-                bulk.trim();
-            })
-        });
-        bulk.m.check().expect("the model is consistent after the benchmark");
+        let mut run = bench04(ARRAY_64, mode);
+        group.bench_function(name, |b| b.iter(|| round(&mut run)));
+        run.machine.check().expect("the model is consistent after the benchmark");
     }
     group.finish();
+}
+
+/// The three `page_bench04_bulk` loops of the calibration, on the local_lock profile (5.14), with
+/// the trace off: how fast the model itself runs Brouer's workloads. The summary prints the
+/// simulated cycles per page of the same loops beside them.
+const BROUER_PROFILE: &str = "5.14";
+const BROUER_LOOPS: [(Bench04, &str); 3] = [
+    (Bench04::Single, "single"),
+    (Bench04::List { step: BULK as u32 }, "list_64"),
+    (Bench04::Array { step: BULK as u32 }, "array_64"),
+];
+
+fn bench_brouer(c: &mut Criterion) {
+    let profile = Profile::by_id(BROUER_PROFILE).expect("the calibration profile exists");
+    let mut group = c.benchmark_group("page_bench04_model");
+    for (kind, name) in BROUER_LOOPS {
+        let mut run = Bench04Run::new(profile, kind, TraceMode::Off);
+        group.throughput(Throughput::Elements(u64::from(kind.pages())));
+        group.bench_function(name, |b| b.iter(|| run.round()));
+        run.machine.check().expect("the model is consistent after the benchmark");
+    }
+    group.finish();
+}
+
+/// The peer: `buddy_system_allocator`'s `FrameAllocator` (a buddy allocator over frame numbers,
+/// one `BTreeSet` of free blocks per order) against pageflow's buddy and pcp lists, trace off,
+/// on the same sequence of blocks: a round allocates [`PEER_ROUND`] blocks and frees them in
+/// the order they came. Orders 0–10 on both sides (`FrameAllocator::<11>`), 1 Mi frames.
+const PEER_ROUND: usize = 64;
+/// Orders of the mixed round, repeated: mostly single pages, some pcp-sized orders, a few large.
+const MIXED_ORDERS: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 0, 4, 9, 0];
+
+/// The orders of one round.
+fn peer_orders(mixed: bool) -> Vec<u8> {
+    (0..PEER_ROUND).map(|i| if mixed { MIXED_ORDERS[i % MIXED_ORDERS.len()] } else { 0 }).collect()
+}
+
+struct PageflowPeer {
+    m: Machine,
+    holder: u32,
+    gfp: Gfp,
+    held: Vec<(Pfn, u8)>,
+}
+
+impl PageflowPeer {
+    fn new() -> PageflowPeer {
+        let mut m = machine_4g(TraceMode::Off);
+        let holder = m.array_holder("peer", 1);
+        let gfp = gfp_kernel(&m);
+        PageflowPeer { m, holder, gfp, held: Vec::with_capacity(PEER_ROUND) }
+    }
+
+    /// `alloc_pages()` each order, then `__free_pages()` each block. The pages are handed back
+    /// through one array slot, as in the single-page benchmark.
+    fn round(&mut self, orders: &[u8]) {
+        self.m.caller = self.holder;
+        for &order in orders {
+            let pfn = self.m.alloc_pages(self.gfp, order, 0).expect("a 4 GiB machine has free blocks");
+            self.held.push((pfn, order));
+        }
+        for (pfn, order) in self.held.drain(..) {
+            self.m.free_held(self.holder, black_box(pfn), order, Some(0)).expect("just allocated");
+        }
+    }
+}
+
+struct FramePeer {
+    frames: FrameAllocator<11>,
+    held: Vec<(usize, usize)>,
+}
+
+impl FramePeer {
+    fn new() -> FramePeer {
+        let mut frames = FrameAllocator::<11>::new();
+        frames.add_frame(0, 1 << 20);
+        FramePeer { frames, held: Vec::with_capacity(PEER_ROUND) }
+    }
+
+    fn round(&mut self, orders: &[u8]) {
+        for &order in orders {
+            let count = 1 << order;
+            let frame = self.frames.alloc(count).expect("1 Mi frames have free blocks");
+            self.held.push((frame, count));
+        }
+        for (frame, count) in self.held.drain(..) {
+            self.frames.dealloc(black_box(frame), count);
+        }
+    }
+}
+
+const PEER_GROUPS: [(&str, bool); 2] = [("peer_order0", false), ("peer_mixed_orders", true)];
+
+fn bench_peer(c: &mut Criterion) {
+    for (group_name, mixed) in PEER_GROUPS {
+        let orders = peer_orders(mixed);
+        let mut group = c.benchmark_group(group_name);
+        group.throughput(Throughput::Elements(PEER_ROUND as u64));
+        let mut ours = PageflowPeer::new();
+        group.bench_function("pageflow", |b| b.iter(|| ours.round(&orders)));
+        ours.m.check().expect("the model is consistent after the benchmark");
+        let mut theirs = FramePeer::new();
+        group.bench_function("buddy_system_allocator", |b| b.iter(|| theirs.round(&orders)));
+        group.finish();
+    }
 }
 
 fn config() -> Criterion {
@@ -167,7 +208,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_single, bench_bulk
+    targets = bench_single, bench_bulk, bench_brouer, bench_peer
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,42 +328,66 @@ fn summary(since: SystemTime) {
     }
 
     println!();
+    println!(
+        "  page_bench04_bulk through the model (profile {BROUER_PROFILE}, trace off): the model's own \
+         speed, and the cycles it simulates"
+    );
+    let targets = calibrate::brouer_targets();
+    for (kind, id) in BROUER_LOOPS {
+        let native = estimate_ns("page_bench04_model", id, since)
+            .map_or("not measured".to_owned(), |ns| format!("{:6.1} ns/page", ns / f64::from(kind.pages())));
+        let t = targets
+            .iter()
+            .find(|t| t.profile == BROUER_PROFILE && t.name.ends_with(&kind.label()))
+            .expect("every loop is a calibration target");
+        println!(
+            "      {:<24} {native} to run;  simulated {:6.1} cycles/page (published {:.0}, {:+.1} %)",
+            kind.label(),
+            t.model,
+            t.published,
+            100.0 * t.error()
+        );
+    }
+
+    println!();
+    println!(
+        "  peer: buddy_system_allocator's FrameAllocator against pageflow's buddy and pcp lists (trace off)"
+    );
+    for (group, mixed) in PEER_GROUPS {
+        let ours = estimate_ns(group, "pageflow", since);
+        let theirs = estimate_ns(group, "buddy_system_allocator", since);
+        let what = if mixed { "mixed orders" } else { "order 0" };
+        match (ours, theirs) {
+            (Some(o), Some(t)) => println!(
+                "      {what:<13} rounds of {PEER_ROUND}: pageflow {:7.1} ns/block, buddy_system_allocator \
+                 {:7.1} ns/block: ratio pageflow/peer {:.2}",
+                o / PEER_ROUND as f64,
+                t / PEER_ROUND as f64,
+                o / t
+            ),
+            _ => println!("      {what}: not measured in this run"),
+        }
+    }
+
+    println!();
     println!("  (c) traced events per second, Record mode (trace emptied as it fills):");
     let how_long = Duration::from_millis(1500);
-    let mut single = Single::new(TraceMode::Record);
-    let (per, rate) = events_rate(
-        || {
-            let before = single.m.trace.events.len();
-            single.once();
-            let n = single.m.trace.events.len() - before;
-            single.trim();
-            n
-        },
-        how_long,
-    );
+    let mut single = bench04(SINGLE, TraceMode::Record);
+    let (per, rate) = events_rate(|| round(&mut single), how_long);
     rate_line("single alloc+free", per, "page", rate);
-    single.m.trace.events.clear();
+    single.machine.trace.events.clear();
     for _ in 0..1000 {
-        single.once();
+        single.round();
     }
-    let single_traffic = pcp_traffic(&single.m.trace.events, 1000);
-    let mut bulk = Bulk::new(TraceMode::Record);
-    let (per, rate) = events_rate(
-        || {
-            let before = bulk.m.trace.events.len();
-            bulk.once();
-            let n = bulk.m.trace.events.len() - before;
-            bulk.trim();
-            n
-        },
-        how_long,
-    );
+    let single_traffic = pcp_traffic(&single.machine.trace.events, 1000);
+    let mut bulk = bench04(ARRAY_64, TraceMode::Record);
+    let (per, rate) = events_rate(|| round(&mut bulk), how_long);
     rate_line("bulk 64 + frees", per / BULK as f64, "page", rate);
-    bulk.m.trace.events.clear();
+    bulk.machine.trace.events.clear();
     for _ in 0..100 {
-        bulk.once();
+        bulk.round();
     }
-    let bulk_traffic = pcp_traffic(&bulk.m.trace.events, 100 * BULK);
+    let bulk_traffic = pcp_traffic(&bulk.machine.trace.events, 100 * BULK);
     // The random workload of the property tests and the `random` action: a mix of single, bulk
     // and high-order allocations, frees, drains, page cache and reclaim. Its rate includes the
     // generator's own work, which grows with the holders it picks blocks from (on 4 GiB the page

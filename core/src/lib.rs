@@ -7,8 +7,11 @@
 pub mod alloc;
 pub mod buddy;
 pub mod bulk;
+pub mod calibrate;
 pub mod check;
+pub mod compare;
 pub mod config;
+pub mod cost;
 pub mod free;
 pub mod gfp;
 pub mod machine;
@@ -29,6 +32,7 @@ pub mod zone;
 
 pub use bulk::BulkTarget;
 pub use config::MachineConfig;
+pub use cost::CostModel;
 pub use gfp::Gfp;
 pub use machine::Machine;
 pub use profile::Profile;

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::cost::CostModel;
 use crate::gfp::{TaskContext, Wmark};
 use crate::machine::{Machine, Slots, VmEvents};
 use crate::mem::{
@@ -191,6 +192,11 @@ pub struct Report {
     pub calls: Vec<CallReport>,
     /// Cost of the whole run (equal to the sum of the calls' costs).
     pub total: Cost,
+    /// The cycle table the calls are priced with (a model: simulated cycles, not measured ones).
+    pub cost_model: CostModel,
+    /// Simulated cycles and ns of the whole run.
+    pub total_cycles: f64,
+    pub total_sim_ns: f64,
 }
 
 /// One action: its [`Outcome`] and, from a recorded trace, what the model noted on the way.
@@ -198,6 +204,10 @@ pub struct Report {
 pub struct CallReport {
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// Simulated cycles of the call's cost under the report's [`CostModel`].
+    pub cycles: f64,
+    /// The same as simulated nanoseconds.
+    pub sim_ns: f64,
     /// Empty when the run was not recorded.
     pub notes: Vec<CallNote>,
 }
@@ -316,8 +326,14 @@ impl CallNote {
 }
 
 impl Report {
-    /// Read a report off a sim that has run (or is part way through) its scenario.
+    /// Read a report off a sim that has run (or is part way through) its scenario, priced with
+    /// the calibrated cost model of its profile.
     pub fn from_sim(sim: &Sim) -> Report {
+        Report::from_sim_priced(sim, &CostModel::for_profile(sim.machine.profile))
+    }
+
+    /// [`Report::from_sim`] with a cost model of the caller's (the UI's edited table).
+    pub fn from_sim_priced(sim: &Sim, model: &CostModel) -> Report {
         let m = &sim.machine;
         let s = &sim.scenario;
         let zones: Vec<ZoneReport> = m.zones.iter().map(|z| zone_report(m, z)).collect();
@@ -360,10 +376,18 @@ impl Report {
                         Some(events) if m.trace.mode == TraceMode::Record => call_notes(events),
                         _ => Vec::new(),
                     };
-                    CallReport { outcome: o.clone(), notes }
+                    CallReport {
+                        outcome: o.clone(),
+                        cycles: model.cycles(&o.cost),
+                        sim_ns: model.nanos(&o.cost),
+                        notes,
+                    }
                 })
                 .collect(),
             total: m.trace.cost,
+            cost_model: *model,
+            total_cycles: model.cycles(&m.trace.cost),
+            total_sim_ns: model.nanos(&m.trace.cost),
         }
     }
 
@@ -447,8 +471,13 @@ impl Report {
             "  zone-lock: zone->lock taken; pcp: pcp sections; irq-off: IRQ-disabled sections; moved: \
              pages moved;"
         );
-        let _ = writeln!(out, "  stats: counter updates; wmark: watermark checks; events: all trace events");
-        const HEAD: [&str; 11] = [
+        let _ = writeln!(out, "  stats: counter updates; wmark: watermark checks; events: all trace events;");
+        let _ = writeln!(
+            out,
+            "  cycles, sim ns: simulated by the cost model at {} GHz (`pageflow cost`), not measured",
+            self.cost_model.cpu_ghz
+        );
+        const HEAD: [&str; 13] = [
             "#",
             "pages",
             "zone-lock",
@@ -460,8 +489,10 @@ impl Report {
             "merges",
             "wmark",
             "events",
+            "cycles",
+            "sim ns",
         ];
-        let row = |index: String, pages: String, c: &Cost| -> [String; 11] {
+        let row = |index: String, pages: String, c: &Cost, cycles: f64, ns: f64| -> [String; 13] {
             [
                 index,
                 pages,
@@ -474,9 +505,11 @@ impl Report {
                 c.merges.to_string(),
                 c.watermark_checks.to_string(),
                 c.events.to_string(),
+                format!("{cycles:.0}"),
+                format!("{ns:.1}"),
             ]
         };
-        let mut rows: Vec<([String; 11], String, String)> = self
+        let mut rows: Vec<([String; 13], String, String)> = self
             .calls
             .iter()
             .map(|c| {
@@ -484,7 +517,7 @@ impl Report {
                 let pages = if o.pages > 0 { format!("+{}", o.pages) } else { o.pages.to_string() };
                 let notes: Vec<String> = c.notes.iter().map(CallNote::text).collect();
                 (
-                    row(o.action.to_string(), pages, &o.cost),
+                    row(o.action.to_string(), pages, &o.cost, c.cycles, c.sim_ns),
                     format!("{} => {}", o.call, o.result),
                     notes.join("; "),
                 )
@@ -492,8 +525,12 @@ impl Report {
             .collect();
         let net: i64 = self.calls.iter().map(|c| c.outcome.pages).sum();
         let net = if net > 0 { format!("+{net}") } else { net.to_string() };
-        rows.push((row("total".into(), net, &self.total), String::new(), String::new()));
-        let mut widths: [usize; 11] = HEAD.map(str::len);
+        rows.push((
+            row("total".into(), net, &self.total, self.total_cycles, self.total_sim_ns),
+            String::new(),
+            String::new(),
+        ));
+        let mut widths: [usize; 13] = HEAD.map(str::len);
         for (cells, _, _) in &rows {
             for (w, c) in widths.iter_mut().zip(cells) {
                 *w = (*w).max(c.len());

@@ -256,7 +256,8 @@ pub enum Event {
     },
 }
 
-/// What a call cost, counted from its events.
+/// What a call cost, counted from its events. [`crate::cost::CostModel`] turns the counts into
+/// simulated cycles.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cost {
     pub events: u64,
@@ -264,10 +265,44 @@ pub struct Cost {
     pub pcp_lock: u64,
     pub irq_off: u64,
     pub pages_moved: u64,
+    /// Every counter event, pcp `count` changes included.
     pub stat_updates: u64,
     pub splits: u64,
     pub merges: u64,
     pub watermark_checks: u64,
+    /// Simulated kernel functions entered.
+    #[serde(default)]
+    pub calls: u64,
+    /// Blocks put on or taken off a pcp list (`list_add` / `list_del` on `pcp->lists[]`).
+    #[serde(default)]
+    pub pcp_list_ops: u64,
+    /// Blocks put on or taken off a buddy free list by a move (splits and merges are counted
+    /// apart).
+    #[serde(default)]
+    pub buddy_list_ops: u64,
+    /// Updates of vmstat and zone counters (`NR_FREE_PAGES`, `PGALLOC`, `PGFREE`, the NUMA
+    /// events …): `stat_updates` without the pcp `count` changes, which are part of a list op.
+    #[serde(default)]
+    pub vm_stat_updates: u64,
+    /// Base pages through `prep_new_page()`.
+    #[serde(default)]
+    pub prep_pages: u64,
+    /// Base pages zeroed by `prep_new_page()` (`__GFP_ZERO` or `init_on_alloc`).
+    #[serde(default)]
+    pub zeroed_pages: u64,
+    /// Base pages through `__free_pages()` (the reference drop and `free_pages_prepare()`).
+    #[serde(default)]
+    pub freed_pages: u64,
+}
+
+/// The list operations one end of a move costs: (pcp list, buddy free list); a caller's own
+/// list or array is not the allocator's work.
+fn list_ends(loc: &Loc) -> (u64, u64) {
+    match loc {
+        Loc::Pcp { .. } => (1, 0),
+        Loc::Buddy { .. } => (0, 1),
+        Loc::Caller { .. } => (0, 0),
+    }
 }
 
 impl Cost {
@@ -275,11 +310,31 @@ impl Cost {
     fn count(&mut self, ev: &Event) {
         self.events += 1;
         match ev {
+            Event::Enter { func, args } => {
+                self.calls += 1;
+                let pages = 1 << args.order.unwrap_or(0);
+                match func {
+                    Func::PrepNewPage => self.prep_pages += pages,
+                    Func::FreePages => self.freed_pages += pages,
+                    _ => {}
+                }
+            }
             Event::Lock { lock: LockId::Zone { .. }, taken: true } => self.zone_lock += 1,
             Event::Lock { lock: LockId::Pcp { .. }, taken: true } => self.pcp_lock += 1,
             Event::Irq { disabled: true, .. } => self.irq_off += 1,
-            Event::Move { order, .. } => self.pages_moved += 1 << order,
-            Event::Counter { .. } => self.stat_updates += 1,
+            Event::Move { order, from, to, .. } => {
+                self.pages_moved += 1 << order;
+                let (pcp_from, buddy_from) = list_ends(from);
+                let (pcp_to, buddy_to) = list_ends(to);
+                self.pcp_list_ops += pcp_from + pcp_to;
+                self.buddy_list_ops += buddy_from + buddy_to;
+            }
+            Event::Counter { counter, .. } => {
+                self.stat_updates += 1;
+                if *counter != Counter::PcpCount {
+                    self.vm_stat_updates += 1;
+                }
+            }
             Event::Split { .. } => self.splits += 1,
             Event::Merge { .. } => self.merges += 1,
             Event::Watermark { .. } => self.watermark_checks += 1,
@@ -306,6 +361,13 @@ impl Cost {
             splits: self.splits - earlier.splits,
             merges: self.merges - earlier.merges,
             watermark_checks: self.watermark_checks - earlier.watermark_checks,
+            calls: self.calls - earlier.calls,
+            pcp_list_ops: self.pcp_list_ops - earlier.pcp_list_ops,
+            buddy_list_ops: self.buddy_list_ops - earlier.buddy_list_ops,
+            vm_stat_updates: self.vm_stat_updates - earlier.vm_stat_updates,
+            prep_pages: self.prep_pages - earlier.prep_pages,
+            zeroed_pages: self.zeroed_pages - earlier.zeroed_pages,
+            freed_pages: self.freed_pages - earlier.freed_pages,
         }
     }
 }
@@ -328,11 +390,25 @@ pub struct Trace {
     pub mode: TraceMode,
     pub events: Vec<Event>,
     pub cost: Cost,
+    /// Base pages of the `prep_new_page()` entered last: its exit says whether they were zeroed
+    /// (`ret` 1), its entry how many they are.
+    prep_block: u64,
 }
 
 impl Trace {
     pub fn new(mode: TraceMode) -> Trace {
-        Trace { mode, events: Vec::new(), cost: Cost::default() }
+        Trace { mode, events: Vec::new(), cost: Cost::default(), prep_block: 0 }
+    }
+
+    /// Count an event into [`Cost`], with the zeroing `prep_new_page()` reports on its exit.
+    #[inline]
+    fn count(&mut self, ev: &Event) {
+        self.cost.count(ev);
+        match ev {
+            Event::Enter { func: Func::PrepNewPage, args } => self.prep_block = 1 << args.order.unwrap_or(0),
+            Event::Exit { func: Func::PrepNewPage, ret: 1 } => self.cost.zeroed_pages += self.prep_block,
+            _ => {}
+        }
     }
 
     /// Whether events are looked at at all; callers skip building costly events when not.
@@ -345,9 +421,9 @@ impl Trace {
     pub fn emit(&mut self, ev: Event) {
         match self.mode {
             TraceMode::Off => {}
-            TraceMode::Count => self.cost.count(&ev),
+            TraceMode::Count => self.count(&ev),
             TraceMode::Record => {
-                self.cost.count(&ev);
+                self.count(&ev);
                 self.events.push(ev);
             }
         }

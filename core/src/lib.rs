@@ -20,6 +20,7 @@ pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod trace;
+pub mod users;
 pub mod watermark;
 pub mod why;
 pub mod zone;

@@ -915,11 +915,7 @@ impl RequestHistogram {
     pub fn to_text(&self, indent: &str) -> String {
         let mut out = format!("{indent}{:<10} {:>8} {:>12}\n", "holes", "calls", "single-page");
         for b in self.buckets.iter().filter(|b| b.calls > 0) {
-            let label = match (b.lo, b.hi) {
-                (lo, hi) if lo == hi => lo.to_string(),
-                (lo, u32::MAX) => format!("{lo}+"),
-                (lo, hi) => format!("{lo}-{hi}"),
-            };
+            let label = crate::report::bucket_label(b.lo, b.hi);
             out += &format!("{indent}{label:<10} {:>8} {:>12}\n", b.calls, b.single_page);
         }
         out += &format!("{indent}{:<10} {:>8} {:>12}\n", "all", self.calls, self.single_page);

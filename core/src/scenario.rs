@@ -433,6 +433,44 @@ mod tests {
     }
 
     #[test]
+    fn user_actions_are_validated_with_field_value_and_range() {
+        let mut s = Scenario::default_scenario();
+        s.actions = vec![Action::Sunrpc {
+            threads: 0,
+            payload_kib: 1024,
+            svc_alloc_arg: None,
+            splice: false,
+            sleep_budget: 8,
+            rpcs: Vec::new(),
+            random: None,
+            compare_profiles: false,
+        }];
+        let e = s.validate().unwrap_err();
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("actions[0].threads", "0"));
+        assert!(e.allowed.contains("1 to"), "{e}");
+        s.profile = "rfc-2021".into();
+        s.actions = vec![Action::Sunrpc {
+            threads: 1,
+            payload_kib: 1024,
+            svc_alloc_arg: Some(SvcAllocArg::ArrayRetryOnProgress),
+            splice: false,
+            sleep_budget: 8,
+            rpcs: vec![Rpc::Read { kib: 2048 }],
+            random: None,
+            compare_profiles: false,
+        }];
+        assert_eq!(s.validate().unwrap_err().field, "actions[0].svc_alloc_arg");
+        s.profile = "6.1".into();
+        assert_eq!(s.validate().unwrap_err().field, "actions[0].rpcs[0].kib");
+        s.actions = vec![Action::PagePool {
+            pool: PoolConfig { verdicts: [50, 50, 50], ..PoolConfig::default() },
+            polls: 1,
+            budget: 64,
+        }];
+        assert_eq!(s.validate().unwrap_err().field, "actions[0].pool.verdicts");
+    }
+
+    #[test]
     fn an_unknown_field_is_a_parse_error_naming_it() {
         let text = DEFAULT_SCENARIO.replacen("\"seed\"", "\"sede\"", 1);
         match Scenario::from_json(&text) {

@@ -650,18 +650,23 @@ impl SvcServ {
         Some(t)
     }
 
+    /// The next thread whose `svc_alloc_arg()` completes; a thread whose refill gives up is hung
+    /// and the work goes on to the next. None when every thread is hung.
+    fn refilled_thread(&mut self, m: &mut Machine) -> Option<usize> {
+        loop {
+            let t = self.pick_thread()?;
+            if self.run_alloc_arg(m, t).is_some_and(|r| !r.gave_up) {
+                return Some(t);
+            }
+        }
+    }
+
     /// `svc_recv()` on the next free thread: refill its `rq_pages` (a thread whose refill gives
     /// up is hung, and the request goes to the next), then receive, process and reply.
     pub fn serve(&mut self, m: &mut Machine, rpc: &Rpc) -> Served {
-        let t = loop {
-            let Some(t) = self.pick_thread() else {
-                self.unserved += 1;
-                return Served::Unserved;
-            };
-            match self.run_alloc_arg(m, t) {
-                Some(r) if !r.gave_up => break t,
-                _ => continue,
-            }
+        let Some(t) = self.refilled_thread(m) else {
+            self.unserved += 1;
+            return Served::Unserved;
         };
         self.served += 1;
         let payload_pages = |kib: u32| kib.div_ceil(PAGE_SIZE >> 10);
@@ -693,15 +698,9 @@ impl SvcServ {
 
     /// The rest of a split record reaches the next thread, which takes the parked pages over.
     fn serve_continuation(&mut self, m: &mut Machine, request: u32) -> Served {
-        let t = loop {
-            let Some(t) = self.pick_thread() else {
-                self.unserved += 1;
-                return Served::Unserved;
-            };
-            match self.run_alloc_arg(m, t) {
-                Some(r) if !r.gave_up => break t,
-                _ => continue,
-            }
+        let Some(t) = self.refilled_thread(m) else {
+            self.unserved += 1;
+            return Served::Unserved;
         };
         self.svc_tcp_restore_pages(m, t);
         self.receive(t, request);

@@ -178,6 +178,9 @@ fn work(s: &Scenario) -> u64 {
             Action::PageCache { pages, .. } => u64::from(*pages),
             Action::Random { ops, .. } => u64::from(*ops) * 16,
             Action::Free { .. } | Action::FreePfn { .. } | Action::Drain { .. } => 1,
+            // A request refills a few holes on average; a large READ refills hundreds.
+            a @ Action::Sunrpc { .. } => a.sunrpc_rpcs().len() as u64 * 64,
+            Action::PagePool { polls, budget, .. } => u64::from(*polls) * u64::from(*budget),
         })
         .sum()
 }

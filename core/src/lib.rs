@@ -25,6 +25,7 @@ pub mod scenario;
 pub mod sim;
 pub mod timeline;
 pub mod trace;
+pub mod users;
 pub mod view;
 pub mod watermark;
 pub mod why;

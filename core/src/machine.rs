@@ -13,7 +13,7 @@ use crate::mem::{
 };
 use crate::mem::{PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER};
 use crate::profile::Profile;
-use crate::trace::{Counter, Event, Trace, TraceMode};
+use crate::trace::{Counter, Event, Loc, Trace, TraceMode};
 use crate::watermark::{self, PcpSizingInput};
 use crate::zone::{FreeArea, PerCpuPages, Zone, ZoneEvents};
 
@@ -333,6 +333,22 @@ impl Machine {
         }
         self.holders.push(Holder { name: name.into(), slots: Slots::List(List::EMPTY) });
         (self.holders.len() - 1) as u32
+    }
+
+    /// Hand an allocated block from one holder (and slot) to another without freeing it: sunrpc
+    /// moving pages from its bulk list into `rq_pages`, TCP saving a partial record's pages on
+    /// the socket, page_pool compacting its cache. A `Move` event between the two callers.
+    pub fn move_held(&mut self, pfn: Pfn, from: (u32, Option<usize>), to: (u32, Option<usize>)) {
+        let order = self.pages[pfn as usize].order;
+        self.release_from_holder(from.0, pfn, from.1);
+        self.pages[pfn as usize].owner = to.0;
+        self.give_to_holder(to.0, pfn, to.1);
+        self.trace.emit(Event::Move {
+            pfn,
+            order,
+            from: Loc::Caller { owner: from.0, slot: from.1.map(|s| s as u32) },
+            to: Loc::Caller { owner: to.0, slot: to.1.map(|s| s as u32) },
+        });
     }
 
     /// An array holder of `len` slots (created, or resized keeping its pages).

@@ -115,6 +115,31 @@ pub enum PcpFreeOrder {
     PindexRoundRobin,
 }
 
+/// How sunrpc's `svc_alloc_arg()` (net/sunrpc/svc_xprt.c) refills a server thread's `rq_pages`.
+/// The profile names the form its era shipped; a scenario may pick another to compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SvcAllocArg {
+    /// Before 5.13: one `alloc_page(GFP_KERNEL)` per NULL slot, sleeping 500 ms when one fails.
+    PerPage,
+    /// The February 2021 prototype: count the holes, ask the list API for that many, move them
+    /// into the holes; sleep 500 ms if the list runs out.
+    ListRfc,
+    /// 5.13 (f6e70aab9dfe): `alloc_pages_bulk_array` over the whole array; anything short of
+    /// full sleeps 500 ms.
+    ArraySleepOnShortfall,
+    /// NeilBrown's fix, in its 6.1 form: call again at once while the cursor advances; sleep
+    /// (`memalloc_retry_wait`, one jiffy) only when a call made no progress.
+    ArrayRetryOnProgress,
+}
+
+impl SvcAllocArg {
+    /// Whether this form calls the array API (which the RFC profile does not have).
+    pub fn needs_array_api(self) -> bool {
+        matches!(self, SvcAllocArg::ArraySleepOnShortfall | SvcAllocArg::ArrayRetryOnProgress)
+    }
+}
+
 /// One kernel era's behaviour of the page allocator, as far as pageflow models it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Profile {
@@ -139,6 +164,8 @@ pub struct Profile {
     /// (≤5.13 returned the NULL).
     pub rmqueue_buddy_fallthrough: bool,
     pub reserve_flags: ReserveFlags,
+    /// The `svc_alloc_arg()` of the era (a user of the allocator, not the allocator itself).
+    pub svc_alloc_arg: SvcAllocArg,
     /// Release year and month, for ordering and display.
     pub released: &'static str,
 }
@@ -193,6 +220,7 @@ const V5_13: Profile = Profile {
     pcp_free_order: PcpFreeOrder::BatchFreeRoundRobin,
     rmqueue_buddy_fallthrough: false,
     reserve_flags: ReserveFlags::HarderHigh,
+    svc_alloc_arg: SvcAllocArg::ArraySleepOnShortfall,
     released: "2021-07",
 };
 
@@ -212,6 +240,7 @@ const V6_1: Profile = Profile {
     pcp_free_order: PcpFreeOrder::PindexRoundRobin,
     rmqueue_buddy_fallthrough: true,
     reserve_flags: ReserveFlags::HarderHigh,
+    svc_alloc_arg: SvcAllocArg::ArrayRetryOnProgress,
     released: "2022-12",
 };
 
@@ -231,6 +260,7 @@ pub static PROFILES: &[Profile] = &[
         title: "RFC of February 2021 (list API only, nr_pages == 1 delegated)",
         bulk_api: BulkApi::ListOnly,
         one_page_rule: OnePageRule::RequestOfOne,
+        svc_alloc_arg: SvcAllocArg::ListRfc,
         released: "2021-02",
         ..V5_13
     },
@@ -318,6 +348,7 @@ const FIELDS: &[(&str, &str)] = &[
     ("pcp_free_order", "in which order free_pcppages_bulk empties the pcp lists"),
     ("rmqueue_buddy_fallthrough", "whether rmqueue tries the buddy lists when the pcp list fails"),
     ("reserve_flags", "the reserve alloc flags: ALLOC_HARDER/HIGH or ALLOC_NON_BLOCK/MIN_RESERVE"),
+    ("svc_alloc_arg", "how sunrpc refills rq_pages: per page, the list prototype, or the array loop"),
 ];
 
 #[cfg(test)]

@@ -20,8 +20,11 @@ use crate::mem::{
 use crate::mem::{PAGEBLOCK_NR_PAGES, PAGE_ALLOC_COSTLY_ORDER};
 use crate::pcp::pindex_to_order;
 use crate::profile::{PcpHighRule, PcpLists, Profile};
+use crate::sim::svc_alloc_arg_name;
 use crate::sim::{Outcome, Sim};
 use crate::trace::{BadPageReason, Cost, Event, Note, TraceMode};
+use crate::users::sunrpc::RequestHistogram;
+use crate::users::{PagePoolRun, SunrpcRun, UserRun};
 use crate::zone::{Zone, ZoneEvents};
 
 /// The kernel-era profile a run used.
@@ -197,6 +200,8 @@ pub struct Report {
     /// Simulated cycles and ns of the whole run.
     pub total_cycles: f64,
     pub total_sim_ns: f64,
+    /// What the user actions (sunrpc servers, page pools) did.
+    pub users: Vec<UserRun>,
 }
 
 /// One action: its [`Outcome`] and, from a recorded trace, what the model noted on the way.
@@ -388,6 +393,7 @@ impl Report {
             cost_model: *model,
             total_cycles: model.cycles(&m.trace.cost),
             total_sim_ns: model.nanos(&m.trace.cost),
+            users: sim.users.clone(),
         }
     }
 
@@ -402,6 +408,12 @@ impl Report {
         let mut out = String::new();
         self.write_header(&mut out);
         self.write_calls(&mut out);
+        for run in &self.users {
+            match run {
+                UserRun::Sunrpc(r) => write_sunrpc(&mut out, r),
+                UserRun::PagePool(r) => write_page_pool(&mut out, r),
+            }
+        }
         for zone in &self.zones {
             self.write_zone(&mut out, zone);
         }
@@ -743,6 +755,203 @@ impl Report {
     /// The profile's pcp list layout, for naming pcp lists.
     fn profile_rules(&self) -> &'static Profile {
         Profile::by_id(self.profile.id).expect("a report names a known profile")
+    }
+}
+
+/// How many refills of a sunrpc run the text report lists.
+pub const REFILL_ROWS: usize = 24;
+
+/// Rows of cells as a table: the first column left-aligned, the rest right-aligned.
+fn table(out: &mut String, indent: &str, rows: &[Vec<String>]) {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> =
+        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(String::len).max().unwrap_or(0)).collect();
+    for row in rows {
+        let mut line = String::from(indent);
+        for (c, (cell, w)) in row.iter().zip(&widths).enumerate() {
+            if c == 0 {
+                let _ = write!(line, "{cell:<w$}");
+            } else {
+                let _ = write!(line, "  {cell:>w$}");
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+/// The cost columns shared by the users' tables.
+fn cost_cells(c: &Cost) -> Vec<String> {
+    [c.zone_lock, c.pcp_lock, c.irq_off, c.pages_moved, c.events].iter().map(u64::to_string).collect()
+}
+
+const COST_HEAD: [&str; 5] = ["zone-lock", "pcp", "irq-off", "moved", "events"];
+
+fn write_sunrpc(out: &mut String, r: &SunrpcRun) {
+    let c = &r.config;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "sunrpc (action {}): {} nfsd thread{}, rq_pages of {} (payload {} KiB), svc_alloc_arg: {}{}",
+        r.action,
+        c.threads,
+        plural(u64::from(c.threads)),
+        r.pages,
+        c.payload_kib,
+        svc_alloc_arg_name(c.form),
+        if c.splice { ", splice reads" } else { "" }
+    );
+    let sleeps: u64 = r.refills.iter().map(|f| u64::from(f.sleeps)).sum();
+    let _ = writeln!(
+        out,
+        "  {} RPCs: {} served, {} unserved; {} thread{} hung; {} refills, {sleeps} sleep{}, server clock {} ms",
+        r.rpcs,
+        r.served,
+        r.unserved,
+        r.hung_threads,
+        plural(u64::from(r.hung_threads)),
+        r.refills.len(),
+        plural(sleeps),
+        r.clock_ms
+    );
+    let _ = writeln!(
+        out,
+        "  holes: NULL slots on entry; prefix: populated slots before the first hole; asked: pages the calls \
+         were asked for;"
+    );
+    let _ =
+        writeln!(out, "  single: calls that ended in the single-page allocator; then the allocator's cost");
+    let mut head: Vec<String> =
+        ["refill", "thread", "holes", "prefix", "asked", "filled", "calls", "single", "sleeps", "slept-ms"]
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+    head.extend(COST_HEAD.iter().map(|h| h.to_string()));
+    let mut rows = vec![head];
+    for (i, f) in r.refills.iter().enumerate().take(REFILL_ROWS) {
+        let mut row: Vec<String> = vec![
+            i.to_string(),
+            f.thread.to_string(),
+            f.holes_before.to_string(),
+            f.prefix.to_string(),
+            f.requested.to_string(),
+            f.filled.to_string(),
+            f.calls.to_string(),
+            f.single_page_calls.to_string(),
+            f.sleeps.to_string(),
+            f.slept_ms.to_string(),
+        ];
+        row.extend(cost_cells(&f.cost));
+        if f.gave_up {
+            row.push("gave up: thread hung".into());
+        }
+        rows.push(row);
+    }
+    table(out, "  ", &rows);
+    if r.refills.len() > REFILL_ROWS {
+        let _ = writeln!(out, "  ... ({} more refills)", r.refills.len() - REFILL_ROWS);
+    }
+    let _ = writeln!(out, "  bulk request sizes (holes each allocator call was asked to fill)");
+    out.push_str(&r.histogram.to_text("    "));
+    if !r.by_profile.is_empty() {
+        write_by_profile(out, r);
+    }
+}
+
+/// The per-profile comparison: one row per profile, the request-size buckets as columns.
+fn write_by_profile(out: &mut String, r: &SunrpcRun) {
+    let _ = writeln!(
+        out,
+        "  the same {} RPCs on a fresh machine of every profile, each with its own svc_alloc_arg:",
+        r.rpcs
+    );
+    let _ = writeln!(out, "  calls by holes asked for (single-page calls in brackets)");
+    let buckets = &r.by_profile[0].histogram.buckets;
+    let mut head: Vec<String> = vec!["profile".into(), "svc_alloc_arg".into()];
+    head.extend(buckets.iter().map(|b| bucket_label(b.lo, b.hi)));
+    head.extend(["calls", "single", "sleeps", "slept-ms", "hung"].iter().map(|h| h.to_string()));
+    let mut rows = vec![head];
+    for p in &r.by_profile {
+        let h: &RequestHistogram = &p.histogram;
+        let mut row = vec![p.profile.to_string(), format!("{:?}", p.form)];
+        row.extend(h.buckets.iter().map(|b| match (b.calls, b.single_page) {
+            (0, _) => "-".to_owned(),
+            (n, 0) => n.to_string(),
+            (n, s) => format!("{n}[{s}]"),
+        }));
+        row.extend([
+            h.calls.to_string(),
+            h.single_page.to_string(),
+            p.sleeps.to_string(),
+            p.slept_ms.to_string(),
+            p.hung_threads.to_string(),
+        ]);
+        rows.push(row);
+    }
+    table(out, "    ", &rows);
+}
+
+/// "0", "3-4", "257+".
+pub fn bucket_label(lo: u32, hi: u32) -> String {
+    match (lo, hi) {
+        (lo, hi) if lo == hi => lo.to_string(),
+        (lo, u32::MAX) => format!("{lo}+"),
+        (lo, hi) => format!("{lo}-{hi}"),
+    }
+}
+
+fn write_page_pool(out: &mut String, r: &PagePoolRun) {
+    let s = &r.stats;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "page_pool (action {}): {} NAPI poll{} of {}, {} packets received",
+        r.action,
+        r.polls,
+        plural(u64::from(r.polls)),
+        r.budget,
+        r.received
+    );
+    let _ = writeln!(
+        out,
+        "  allocations: {} from the cache, {} cache refills from the ring, {} from the slow path, {} failed; \
+         ring empty {} times",
+        s.fast, s.refill, s.slow, s.failed, s.empty
+    );
+    let _ = writeln!(
+        out,
+        "  recycled: {} into the cache, {} into the ring, {} turned away by a full ring; {} pages returned \
+         to the allocator ({} failed DMA mapping)",
+        s.recycled_cached, s.recycled_ring, s.ring_full, s.returned, s.dma_map_failed
+    );
+    let _ = writeln!(
+        out,
+        "  at the end: {} cached, {} on the ring, {} in flight; the pool's pages: hold_cnt {} - release_cnt {} = {}",
+        r.cached,
+        r.ring,
+        r.in_flight,
+        s.hold_cnt,
+        s.release_cnt,
+        s.hold_cnt - s.release_cnt
+    );
+    let mut head: Vec<String> =
+        ["refill", "asked", "got", "mapped", "dma-failed"].iter().map(|h| h.to_string()).collect();
+    head.extend(COST_HEAD.iter().map(|h| h.to_string()));
+    let mut rows = vec![head];
+    for (i, f) in r.refills.iter().enumerate().take(REFILL_ROWS) {
+        let failed: Vec<String> = f.dma_failed.iter().map(|s| format!("slot {s}")).collect();
+        let mut row = vec![
+            i.to_string(),
+            f.call.nr_pages.to_string(),
+            f.call.allocated.to_string(),
+            f.mapped.to_string(),
+            if failed.is_empty() { "-".to_owned() } else { failed.join(" ") },
+        ];
+        row.extend(cost_cells(&f.call.cost));
+        rows.push(row);
+    }
+    table(out, "  ", &rows);
+    if r.refills.len() > REFILL_ROWS {
+        let _ = writeln!(out, "  ... ({} more refills)", r.refills.len() - REFILL_ROWS);
     }
 }
 

@@ -7,7 +7,9 @@ use crate::bulk::BulkTarget;
 use crate::config::{ConfigError, MachineConfig};
 use crate::gfp::{self, Gfp, TaskContext};
 use crate::mem::MAX_PAGE_ORDER;
-use crate::profile::{Profile, DEFAULT_PROFILE};
+use crate::profile::{Profile, SvcAllocArg, DEFAULT_PROFILE};
+use crate::users::page_pool::PoolConfig;
+use crate::users::sunrpc::{Rpc, RpcMix, SvcConfig, DEFAULT_SLEEP_BUDGET, MAX_RPCS, RPCSVC_MAXPAYLOAD};
 use crate::why::NoWhy;
 
 fn default_profile() -> String {
@@ -98,6 +100,86 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seed: Option<u64>,
     },
+    /// An NFS server of `threads` sunrpc threads serving `rpcs`, then a seeded `random` mix;
+    /// each request first refills the thread's `rq_pages` with `svc_alloc_arg` (the profile's
+    /// form unless `svc_alloc_arg` names another). A refill that sleeps `sleep_budget` times
+    /// stops its thread as hung. `compare_profiles` also runs the same RPCs on a fresh machine of
+    /// every profile, each with its own form, and reports the bulk request sizes of each.
+    Sunrpc {
+        threads: u32,
+        #[serde(default = "default_payload_kib")]
+        payload_kib: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        svc_alloc_arg: Option<SvcAllocArg>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        splice: bool,
+        #[serde(default = "default_sleep_budget")]
+        sleep_budget: u32,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rpcs: Vec<Rpc>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        random: Option<RpcMix>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        compare_profiles: bool,
+    },
+    /// A page_pool on `pool.cpu` consumed by `polls` NAPI polls of `budget` packets each.
+    PagePool {
+        #[serde(default)]
+        pool: PoolConfig,
+        polls: u32,
+        #[serde(default = "default_napi_budget")]
+        budget: u32,
+    },
+}
+
+fn default_payload_kib() -> u32 {
+    RPCSVC_MAXPAYLOAD >> 10
+}
+
+fn default_sleep_budget() -> u32 {
+    DEFAULT_SLEEP_BUDGET
+}
+
+/// `NAPI_POLL_WEIGHT`.
+fn default_napi_budget() -> u32 {
+    64
+}
+
+/// The most sleeps a refill may be allowed.
+pub const MAX_SLEEP_BUDGET: u32 = 10_000;
+/// The largest NAPI budget a poll may have.
+pub const MAX_NAPI_BUDGET: u32 = 1024;
+
+impl Action {
+    /// The server configuration of a `sunrpc` action on `profile`.
+    pub fn svc_config(&self, profile: &Profile) -> Option<SvcConfig> {
+        match self {
+            Action::Sunrpc { threads, payload_kib, svc_alloc_arg, splice, sleep_budget, .. } => {
+                Some(SvcConfig {
+                    threads: *threads,
+                    payload_kib: *payload_kib,
+                    form: svc_alloc_arg.unwrap_or(profile.svc_alloc_arg),
+                    splice: *splice,
+                    sleep_budget: *sleep_budget,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The RPCs of a `sunrpc` action: the listed ones, then the random mix.
+    pub fn sunrpc_rpcs(&self) -> Vec<Rpc> {
+        match self {
+            Action::Sunrpc { rpcs, random, payload_kib, .. } => {
+                let mut all = rpcs.clone();
+                if let Some(mix) = random {
+                    all.extend(mix.generate(*payload_kib));
+                }
+                all
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// A whole scenario file.
@@ -274,6 +356,35 @@ impl Scenario {
                         return Err(bad("ops", ops.to_string(), format!("at most {MAX_RANDOM_OPS}")));
                     }
                 }
+                Action::Sunrpc { sleep_budget, rpcs, random, .. } => {
+                    let svc = action.svc_config(profile).expect("a sunrpc action");
+                    svc.validate(profile, &format!("actions[{i}]"))?;
+                    if *sleep_budget > MAX_SLEEP_BUDGET {
+                        return Err(bad(
+                            "sleep_budget",
+                            sleep_budget.to_string(),
+                            format!("at most {MAX_SLEEP_BUDGET}"),
+                        ));
+                    }
+                    for (k, rpc) in rpcs.iter().enumerate() {
+                        rpc.validate(&svc, &format!("actions[{i}].rpcs[{k}]"))?;
+                    }
+                    let count = rpcs.len() as u64 + random.map_or(0, |r| u64::from(r.count));
+                    if count > u64::from(MAX_RPCS) {
+                        return Err(bad(
+                            "random.count",
+                            count.to_string(),
+                            format!("at most {MAX_RPCS} RPCs in all"),
+                        ));
+                    }
+                }
+                Action::PagePool { pool, polls, budget } => {
+                    pool.validate(cpus, profile, &format!("actions[{i}].pool"))?;
+                    check_count("polls", *polls)?;
+                    if *budget == 0 || *budget > MAX_NAPI_BUDGET {
+                        return Err(bad("budget", budget.to_string(), format!("1 to {MAX_NAPI_BUDGET}")));
+                    }
+                }
             }
         }
         Ok(())
@@ -319,6 +430,44 @@ mod tests {
             into: "a".into(),
         }];
         assert_eq!(s.validate().unwrap_err().field, "actions[0].target");
+    }
+
+    #[test]
+    fn user_actions_are_validated_with_field_value_and_range() {
+        let mut s = Scenario::default_scenario();
+        s.actions = vec![Action::Sunrpc {
+            threads: 0,
+            payload_kib: 1024,
+            svc_alloc_arg: None,
+            splice: false,
+            sleep_budget: 8,
+            rpcs: Vec::new(),
+            random: None,
+            compare_profiles: false,
+        }];
+        let e = s.validate().unwrap_err();
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("actions[0].threads", "0"));
+        assert!(e.allowed.contains("1 to"), "{e}");
+        s.profile = "rfc-2021".into();
+        s.actions = vec![Action::Sunrpc {
+            threads: 1,
+            payload_kib: 1024,
+            svc_alloc_arg: Some(SvcAllocArg::ArrayRetryOnProgress),
+            splice: false,
+            sleep_budget: 8,
+            rpcs: vec![Rpc::Read { kib: 2048 }],
+            random: None,
+            compare_profiles: false,
+        }];
+        assert_eq!(s.validate().unwrap_err().field, "actions[0].svc_alloc_arg");
+        s.profile = "6.1".into();
+        assert_eq!(s.validate().unwrap_err().field, "actions[0].rpcs[0].kib");
+        s.actions = vec![Action::PagePool {
+            pool: PoolConfig { verdicts: [50, 50, 50], ..PoolConfig::default() },
+            polls: 1,
+            budget: 64,
+        }];
+        assert_eq!(s.validate().unwrap_err().field, "actions[0].pool.verdicts");
     }
 
     #[test]

@@ -9,8 +9,10 @@ use crate::bulk::BulkTarget;
 use crate::gfp::Gfp;
 use crate::machine::{Machine, Slots, PAGE_CACHE};
 use crate::mem::{Pfn, NIL};
+use crate::profile::SvcAllocArg;
 use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::trace::{Cost, TraceMode};
+use crate::users::{self, UserRun};
 
 /// What one action did.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -34,6 +36,8 @@ pub struct Sim {
     pub scenario: Scenario,
     pub machine: Machine,
     pub outcomes: Vec<Outcome>,
+    /// What the user actions (sunrpc, page_pool) did, in action order.
+    pub users: Vec<UserRun>,
 }
 
 /// A mask from an already-validated scenario.
@@ -48,7 +52,12 @@ impl Sim {
         let profile = scenario.kernel_profile()?;
         let mut machine = Machine::new(&scenario.machine, profile, mode)?;
         machine.task = scenario.task;
-        Ok(Sim { scenario: scenario.clone(), machine, outcomes: Vec::new() })
+        Ok(Sim { scenario: scenario.clone(), machine, outcomes: Vec::new(), users: Vec::new() })
+    }
+
+    /// Carry on a scenario from a machine it reached (a checkpoint): no outcomes yet.
+    pub fn resume(scenario: &Scenario, machine: Machine) -> Sim {
+        Sim { scenario: scenario.clone(), machine, outcomes: Vec::new(), users: Vec::new() }
     }
 
     /// Run every action of the scenario.
@@ -217,7 +226,64 @@ impl Sim {
                 }
                 (format!("random workload of {ops} operations (seed {seed})"), "done".into())
             }
+            Action::Sunrpc { compare_profiles, .. } => {
+                let svc = action.svc_config(m.profile).expect("a sunrpc action");
+                let rpcs = action.sunrpc_rpcs();
+                let call = format!(
+                    "sunrpc: {} nfsd thread{}, svc_alloc_arg {}, {} RPCs",
+                    svc.threads,
+                    if svc.threads == 1 { "" } else { "s" },
+                    svc_alloc_arg_name(svc.form),
+                    rpcs.len()
+                );
+                match users::run_sunrpc(m, index, svc, &rpcs, *compare_profiles) {
+                    Ok(run) => {
+                        let sleeps: u64 = run.refills.iter().map(|r| u64::from(r.sleeps)).sum();
+                        let result = format!(
+                            "{} served, {} unserved, {} hung; {} refills, {sleeps} sleeps ({} ms)",
+                            run.served,
+                            run.unserved,
+                            run.hung_threads,
+                            run.refills.len(),
+                            run.clock_ms
+                        );
+                        self.users.push(UserRun::Sunrpc(run));
+                        (call, result)
+                    }
+                    Err(e) => (call, format!("error: {e}")),
+                }
+            }
+            Action::PagePool { pool, polls, budget } => {
+                let call = format!(
+                    "cpu{}: page_pool, {polls} NAPI poll{} of {budget}",
+                    pool.cpu,
+                    if *polls == 1 { "" } else { "s" }
+                );
+                match users::run_page_pool(m, index, pool.clone(), *polls, *budget) {
+                    Ok(run) => {
+                        let result = format!(
+                            "{} packets, {} slow-path refills, {} DMA map failures",
+                            run.received,
+                            run.refills.len(),
+                            run.stats.dma_map_failed
+                        );
+                        self.users.push(UserRun::PagePool(run));
+                        (call, result)
+                    }
+                    Err(e) => (call, format!("error: {e}")),
+                }
+            }
         }
+    }
+}
+
+/// A form of `svc_alloc_arg` in a few words.
+pub fn svc_alloc_arg_name(form: SvcAllocArg) -> &'static str {
+    match form {
+        SvcAllocArg::PerPage => "per-page alloc_page loop",
+        SvcAllocArg::ListRfc => "RFC list prototype",
+        SvcAllocArg::ArraySleepOnShortfall => "5.13 array loop (sleeps on any shortfall)",
+        SvcAllocArg::ArrayRetryOnProgress => "array loop retrying on progress",
     }
 }
 
@@ -230,6 +296,11 @@ pub fn alloc_into(m: &mut Machine, owner: u32, gfp: Gfp, order: u8) -> Result<Op
         },
         Slots::List(_) => None,
     };
+    Ok(alloc_into_slot(m, owner, slot, gfp, order))
+}
+
+/// `alloc_pages()` for a holder, into a given array slot (which must be NULL) or onto its list.
+pub fn alloc_into_slot(m: &mut Machine, owner: u32, slot: Option<usize>, gfp: Gfp, order: u8) -> Option<Pfn> {
     m.caller = owner;
     m.caller_slot = slot.map(|s| s as u32);
     let nid = m.cpu_to_node(m.current_cpu);
@@ -238,7 +309,7 @@ pub fn alloc_into(m: &mut Machine, owner: u32, gfp: Gfp, order: u8) -> Result<Op
     if let Some(pfn) = page {
         m.give_to_holder(owner, pfn, slot);
     }
-    Ok(page)
+    page
 }
 
 /// Free pages the allocator has: the buddy lists and every pcp list.

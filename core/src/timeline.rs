@@ -146,8 +146,7 @@ impl Timeline {
         let action = action.min(self.sim.outcomes.len());
         let (start, checkpoint) =
             self.checkpoints.iter().rev().find(|(n, _)| *n <= action).expect("the boot checkpoint");
-        let mut replay =
-            Sim { scenario: self.sim.scenario.clone(), machine: checkpoint.clone(), outcomes: Vec::new() };
+        let mut replay = Sim::resume(&self.sim.scenario, checkpoint.clone());
         for i in *start..action {
             replay.apply(i, &self.sim.scenario.actions[i]);
         }
@@ -204,11 +203,7 @@ impl Cursor {
     fn settle(&mut self, t: &Timeline) {
         let outcomes = t.outcomes();
         while self.action < outcomes.len() && outcomes[self.action].events.1 <= self.pos {
-            let mut replay = Sim {
-                scenario: t.scenario().clone(),
-                machine: (*self.machine).clone(),
-                outcomes: Vec::new(),
-            };
+            let mut replay = Sim::resume(t.scenario(), (*self.machine).clone());
             replay.apply(self.action, &t.scenario().actions[self.action]);
             self.machine = Rc::new(replay.machine);
             self.action += 1;

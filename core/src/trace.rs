@@ -342,11 +342,33 @@ impl Cost {
         }
     }
 
-    /// The cost of a run of recorded events, counted afresh.
+    /// The cost of a run of recorded events, counted afresh as a counting trace would.
     pub fn of(events: &[Event]) -> Cost {
-        let mut cost = Cost::default();
-        events.iter().for_each(|ev| cost.count(ev));
-        cost
+        let mut trace = Trace::new(TraceMode::Count);
+        events.iter().for_each(|ev| trace.emit(*ev));
+        trace.cost
+    }
+
+    /// The cost of two runs together.
+    pub fn plus(&self, other: &Cost) -> Cost {
+        Cost {
+            events: self.events + other.events,
+            zone_lock: self.zone_lock + other.zone_lock,
+            pcp_lock: self.pcp_lock + other.pcp_lock,
+            irq_off: self.irq_off + other.irq_off,
+            pages_moved: self.pages_moved + other.pages_moved,
+            stat_updates: self.stat_updates + other.stat_updates,
+            splits: self.splits + other.splits,
+            merges: self.merges + other.merges,
+            watermark_checks: self.watermark_checks + other.watermark_checks,
+            calls: self.calls + other.calls,
+            pcp_list_ops: self.pcp_list_ops + other.pcp_list_ops,
+            buddy_list_ops: self.buddy_list_ops + other.buddy_list_ops,
+            vm_stat_updates: self.vm_stat_updates + other.vm_stat_updates,
+            prep_pages: self.prep_pages + other.prep_pages,
+            zeroed_pages: self.zeroed_pages + other.zeroed_pages,
+            freed_pages: self.freed_pages + other.freed_pages,
+        }
     }
 
     /// The cost of what happened between `earlier` and `self`.

@@ -42,6 +42,15 @@ pub struct PerCpuPages {
     pub locked: bool,
 }
 
+impl PerCpuPages {
+    /// Change `count` by `delta` base pages; returns the new count.
+    #[inline]
+    pub fn mod_count(&mut self, delta: i64) -> i64 {
+        self.count = (i64::from(self.count) + delta) as u32;
+        i64::from(self.count)
+    }
+}
+
 /// Per-zone event counters (`/proc/vmstat` rows that are per zone, and `numa_*` from
 /// `/sys/devices/system/node/nodeN/numastat`, kept per zone as `per_cpu_zonestats` does).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

@@ -272,6 +272,7 @@ impl Machine {
 
     /// `prep_new_page()` → `post_alloc_hook()`: refcount, and zeroing when `__GFP_ZERO` or
     /// `init_on_alloc` asks for it (the cost model charges it; page contents are not modelled).
+    #[inline]
     pub(crate) fn prep_new_page(&mut self, pfn: Pfn, order: u8, gfp: Gfp) {
         if self.trace.on() {
             let zero = gfp.contains(Gfp::ZERO) || self.config.init_on_alloc;

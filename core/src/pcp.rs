@@ -158,7 +158,7 @@ impl Machine {
 
     /// `__rmqueue_pcplist()`: take the first block of a pcp list, refilling it from the buddy
     /// lists with `rmqueue_bulk()` whenever it is empty. The block goes to the current caller.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn rmqueue_pcplist_locked(
         &mut self,
         z: usize,
@@ -168,13 +168,15 @@ impl Machine {
         alloc_flags: AllocFlags,
         pindex: usize,
     ) -> Option<Pfn> {
-        if self.zones[z].pcp[cpu as usize].lists[pindex].is_empty()
-            && !self.refill_pcplist(z, cpu, order, mt, alloc_flags, pindex)
-        {
-            return None;
+        // The pcp is borrowed once for the list and the count (the hot path of every allocation),
+        // again only after a refill.
+        let mut pcp = &mut self.zones[z].pcp[cpu as usize];
+        if pcp.lists[pindex].is_empty() {
+            if !self.refill_pcplist(z, cpu, order, mt, alloc_flags, pindex) {
+                return None;
+            }
+            pcp = &mut self.zones[z].pcp[cpu as usize];
         }
-        // The pcp is borrowed once for the list and the count (the hot path of every allocation).
-        let pcp = &mut self.zones[z].pcp[cpu as usize];
         let list = &mut pcp.lists[pindex];
         let pfn = list.head;
         list.del(&mut self.pages, pfn);

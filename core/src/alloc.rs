@@ -154,7 +154,7 @@ impl Machine {
     }
 
     /// `zone_watermark_fast()` of a zone against one of its watermarks, traced.
-    #[inline]
+    #[inline(always)]
     fn watermark_fast(
         &mut self,
         z: usize,

@@ -282,7 +282,7 @@ impl Machine {
     }
 
     /// `zone_statistics()`: NUMA_HIT or MISS/FOREIGN, and LOCAL or OTHER against the running CPU.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn zone_statistics(&mut self, preferred: usize, z: usize, n: u64) {
         let node = self.zones[z].node;
         let local = node == self.cpu_to_node(self.current_cpu);

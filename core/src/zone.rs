@@ -37,7 +37,8 @@ pub struct PerCpuPages {
     /// `lists[NR_PCP_LISTS]`, indexed by `order_to_pindex`.
     pub lists: Vec<List>,
     /// Whether the pcp lock (or its IRQ-off section) is held right now; the model is single
-    /// threaded, so this only guards against re-entry bugs in the model itself.
+    /// threaded, so this only guards against re-entry bugs in the model itself, and only builds
+    /// with debug assertions (the tests) keep it: elsewhere it stays false.
     #[serde(skip)]
     pub locked: bool,
 }

@@ -220,7 +220,9 @@ impl Machine {
     }
 
     /// `rmqueue_buddy()`: one block from the buddy lists under `zone->lock` (highatomic first
-    /// for `ALLOC_HIGHATOMIC`, and as a last resort for OOM / non-blocking requests).
+    /// for `ALLOC_HIGHATOMIC`, and as a last resort for OOM / non-blocking requests). Out of line:
+    /// inlined, its registers and spills would burden the pcp path of every order-0 request.
+    #[inline(never)]
     fn rmqueue_buddy(
         &mut self,
         preferred: usize,
@@ -286,6 +288,7 @@ impl Machine {
 
     /// `reserve_highatomic_pageblock()`: set aside the pageblock of a high-order atomic
     /// allocation, up to 1% of the zone plus a pageblock.
+    #[inline(never)]
     fn reserve_highatomic_pageblock(&mut self, z: usize, pfn: Pfn) {
         let max_managed = self.zones[z].managed_pages / 100 + u64::from(crate::mem::PAGEBLOCK_NR_PAGES);
         if self.zones[z].nr_reserved_highatomic >= max_managed {

@@ -175,7 +175,11 @@ impl Machine {
             gfp,
             self.profile,
         );
-        self.trace.emit(Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
+        // Guarded here, not only inside emit(): otherwise the check is copied into an event
+        // before the trace mode is looked at.
+        if self.trace.on() {
+            self.trace.emit(Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
+        }
         check.ok
     }
 

@@ -294,6 +294,7 @@ fn state_bytes(m: &Machine) -> (usize, usize) {
         other += n.cpus.capacity() * size_of::<u16>();
     }
     other += m.cpu_node.capacity() * size_of::<u16>();
+    other += m.block_zone.capacity() * size_of::<u8>();
     other += m.holders.capacity() * size_of::<pageflow_core::machine::Holder>();
     for h in &m.holders {
         other += h.name.capacity();

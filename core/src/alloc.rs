@@ -154,6 +154,7 @@ impl Machine {
     }
 
     /// `zone_watermark_fast()` of a zone against one of its watermarks, traced.
+    #[inline(always)]
     fn watermark_fast(
         &mut self,
         z: usize,
@@ -174,7 +175,11 @@ impl Machine {
             gfp,
             self.profile,
         );
-        self.trace.emit(Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
+        // Guarded here, not only inside emit(): otherwise the check is copied into an event
+        // before the trace mode is looked at.
+        if self.trace.on() {
+            self.trace.emit(Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
+        }
         check.ok
     }
 
@@ -219,7 +224,9 @@ impl Machine {
     }
 
     /// `rmqueue_buddy()`: one block from the buddy lists under `zone->lock` (highatomic first
-    /// for `ALLOC_HIGHATOMIC`, and as a last resort for OOM / non-blocking requests).
+    /// for `ALLOC_HIGHATOMIC`, and as a last resort for OOM / non-blocking requests). Out of line:
+    /// inlined, its registers and spills would burden the pcp path of every order-0 request.
+    #[inline(never)]
     fn rmqueue_buddy(
         &mut self,
         preferred: usize,
@@ -271,6 +278,7 @@ impl Machine {
 
     /// `prep_new_page()` → `post_alloc_hook()`: refcount, and zeroing when `__GFP_ZERO` or
     /// `init_on_alloc` asks for it (the cost model charges it; page contents are not modelled).
+    #[inline]
     pub(crate) fn prep_new_page(&mut self, pfn: Pfn, order: u8, gfp: Gfp) {
         if self.trace.on() {
             let zero = gfp.contains(Gfp::ZERO) || self.config.init_on_alloc;
@@ -284,6 +292,7 @@ impl Machine {
 
     /// `reserve_highatomic_pageblock()`: set aside the pageblock of a high-order atomic
     /// allocation, up to 1% of the zone plus a pageblock.
+    #[inline(never)]
     fn reserve_highatomic_pageblock(&mut self, z: usize, pfn: Pfn) {
         let max_managed = self.zones[z].managed_pages / 100 + u64::from(crate::mem::PAGEBLOCK_NR_PAGES);
         if self.zones[z].nr_reserved_highatomic >= max_managed {

@@ -10,6 +10,7 @@ use crate::trace::{Args, BadPageReason, Event, Func, Loc};
 impl Machine {
     /// The `free_pages_prepare()` checks, from the caller's side: the pfn must be the head of a
     /// block of this order that `owner` holds.
+    #[inline]
     pub fn check_free(&self, owner: u32, pfn: Pfn, order: u8) -> Result<(), BadPageReason> {
         if self.pfn_zone(pfn).is_none() {
             return Err(BadPageReason::NotManaged);
@@ -33,6 +34,7 @@ impl Machine {
     /// `__free_pages()` → `free_the_page()` for a block that passed [`Machine::check_free`] and
     /// left its holder: pcp-sized orders go to `free_unref_page()`, the rest to
     /// `__free_pages_ok()` → `free_one_page()`.
+    #[inline]
     pub(crate) fn free_pages_checked(&mut self, pfn: Pfn, order: u8) {
         self.trace.emit(Event::Enter {
             func: Func::FreePages,
@@ -57,6 +59,7 @@ impl Machine {
     }
 
     /// Take a block out of its holder: unlink it from a list, or clear its array slot.
+    #[inline(always)]
     pub(crate) fn release_from_holder(&mut self, owner: u32, pfn: Pfn, slot: Option<usize>) {
         match &mut self.holders[owner as usize].slots {
             Slots::List(list) => list.del(&mut self.pages, pfn),
@@ -75,6 +78,7 @@ impl Machine {
 
     /// Put a block the current caller received into its holder: at the head of a list
     /// (`list_add`), or into an array slot.
+    #[inline(always)]
     pub(crate) fn give_to_holder(&mut self, owner: u32, pfn: Pfn, slot: Option<usize>) {
         match &mut self.holders[owner as usize].slots {
             Slots::List(list) => list.add(&mut self.pages, pfn),

@@ -10,6 +10,7 @@ use crate::mem::{
 };
 use crate::profile::{PcpFreeOrder, PcpHighRule, PcpLists, PcpLocking, Profile};
 use crate::trace::{Args, Counter, Event, Func, Loc, LockId};
+use crate::zone::PerCpuPages;
 
 /// `CONFIG_PCP_BATCH_SCALE_MAX` (default 5): how far 6.7+ scales refills and frees.
 pub const PCP_BATCH_SCALE_MAX: u32 = 5;
@@ -18,6 +19,12 @@ pub const PCP_BATCH_SCALE_MAX: u32 = 5;
 /// (Rust's `clamp` would panic there).
 fn kernel_clamp(v: u32, lo: u32, hi: u32) -> u32 {
     v.max(lo).min(hi)
+}
+
+/// The `PcpCount` event of a change of `delta` that left a pcp's count at `value`.
+#[inline(always)]
+fn pcp_count_event(z: usize, cpu: u16, delta: i64, value: i64) -> Event {
+    Event::Counter { counter: Counter::PcpCount, zone: Some(z as u16), cpu: Some(cpu), delta, value }
 }
 
 /// `order_to_pindex()`: orders 0–3 by migratetype, then the THP list(s).
@@ -53,10 +60,70 @@ pub fn pcp_allowed_order(profile: &Profile, order: u8) -> bool {
     }
 }
 
+/// `nr_pcp_high()`: the count at which a free returns pages to the buddy lists. ≤5.13 `high`
+/// as set. 5.14–6.6: 0 when freeing high-order pages in a batch, at most four batches while
+/// the node is under reclaim. 6.7+ also moves `high` itself: down by what was freed while the
+/// zone is under reclaim or below its high watermark, up to `free_count + batch` when frees
+/// keep hitting it. The zone's `ZONE_RECLAIM_ACTIVE` and `ZONE_BELOW_HIGH` come as arguments, so
+/// the caller's borrow of the pcp serves.
+#[inline]
+fn nr_pcp_high(
+    rule: PcpHighRule,
+    pcp: &mut PerCpuPages,
+    reclaim_active: bool,
+    below_high: bool,
+    free_high: bool,
+) -> u32 {
+    let batch = pcp.batch;
+    match rule {
+        PcpHighRule::SixTimesBatch => pcp.high,
+        PcpHighRule::LowWatermarkSplit => {
+            if pcp.high == 0 || free_high {
+                0
+            } else if reclaim_active {
+                (batch << 2).min(pcp.high)
+            } else {
+                pcp.high
+            }
+        }
+        PcpHighRule::AutoTune => {
+            let (high_min, high_max) = (pcp.high_min, pcp.high_max);
+            pcp.high = kernel_clamp(pcp.high, high_min, high_max);
+            let high = pcp.high;
+            if high == 0 {
+                return 0;
+            }
+            if free_high {
+                pcp.high = high.saturating_sub(batch << PCP_BATCH_SCALE_MAX).max(high_min);
+                return 0;
+            }
+            if reclaim_active {
+                pcp.high = high.saturating_sub(pcp.free_count.max(batch)).max(high_min);
+                return (batch << 2).min(pcp.high);
+            }
+            if high_min == high_max {
+                return high;
+            }
+            if below_high {
+                pcp.high = high.saturating_sub(pcp.free_count.max(batch)).max(high_min);
+                return pcp.count.max(high_min);
+            }
+            if pcp.count >= high {
+                let need_high = pcp.free_count + batch;
+                if pcp.high < need_high {
+                    pcp.high = kernel_clamp(need_high, high_min, high_max);
+                }
+            }
+            high
+        }
+    }
+}
+
 impl Machine {
     /// Enter a pcp section in this era's form: `local_irq_save` (≤5.13), `local_lock_irqsave`
     /// (5.14–5.19), `pcp_spin_trylock_irqsave` (6.0–6.1) or `pcp_spin_trylock` (6.2+). The model
     /// runs one CPU at a time, so the trylock always succeeds.
+    #[inline(always)]
     pub(crate) fn pcp_lock(&mut self, z: usize, cpu: u16) {
         let locking = self.profile.pcp_locking;
         if locking.disables_irqs() {
@@ -65,13 +132,20 @@ impl Machine {
         if locking != PcpLocking::IrqSave {
             self.trace.emit(Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: true });
         }
-        let pcp = &mut self.zones[z].pcp[cpu as usize];
-        debug_assert!(!pcp.locked, "pcp lock of zone {z} cpu {cpu} taken twice");
-        pcp.locked = true;
+        // Every section closes before the call returns, so the flag only catches re-entry bugs
+        // of the model: builds with debug assertions (the tests) keep it, the others skip it.
+        if cfg!(debug_assertions) {
+            let pcp = &mut self.zones[z].pcp[cpu as usize];
+            assert!(!pcp.locked, "pcp lock of zone {z} cpu {cpu} taken twice");
+            pcp.locked = true;
+        }
     }
 
+    #[inline(always)]
     pub(crate) fn pcp_unlock(&mut self, z: usize, cpu: u16) {
-        self.zones[z].pcp[cpu as usize].locked = false;
+        if cfg!(debug_assertions) {
+            self.zones[z].pcp[cpu as usize].locked = false;
+        }
         let locking = self.profile.pcp_locking;
         if locking != PcpLocking::IrqSave {
             self.trace.emit(Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: false });
@@ -84,20 +158,13 @@ impl Machine {
     /// Change a pcp's `count` with an event.
     #[inline]
     fn mod_pcp_count(&mut self, z: usize, cpu: u16, delta: i64) {
-        let pcp = &mut self.zones[z].pcp[cpu as usize];
-        pcp.count = (i64::from(pcp.count) + delta) as u32;
-        let value = i64::from(pcp.count);
-        self.trace.emit(Event::Counter {
-            counter: Counter::PcpCount,
-            zone: Some(z as u16),
-            cpu: Some(cpu),
-            delta,
-            value,
-        });
+        let value = self.zones[z].pcp[cpu as usize].mod_count(delta);
+        self.trace.emit(pcp_count_event(z, cpu, delta, value));
     }
 
     /// `__rmqueue_pcplist()`: take the first block of a pcp list, refilling it from the buddy
     /// lists with `rmqueue_bulk()` whenever it is empty. The block goes to the current caller.
+    #[inline(always)]
     pub(crate) fn rmqueue_pcplist_locked(
         &mut self,
         z: usize,
@@ -107,28 +174,51 @@ impl Machine {
         alloc_flags: AllocFlags,
         pindex: usize,
     ) -> Option<Pfn> {
-        if self.zones[z].pcp[cpu as usize].lists[pindex].is_empty() {
-            let batch = if self.profile.pcp_high == PcpHighRule::AutoTune {
-                self.nr_pcp_alloc(z, cpu, order)
-            } else {
-                let batch = self.zones[z].pcp[cpu as usize].batch;
-                if batch > 1 {
-                    (batch >> order).max(2)
-                } else {
-                    batch
-                }
-            };
-            let alloced = self.rmqueue_bulk(z, order, batch, PcpListId { cpu, pindex }, mt, alloc_flags);
-            self.mod_pcp_count(z, cpu, i64::from(alloced) << order);
-            if self.zones[z].pcp[cpu as usize].lists[pindex].is_empty() {
+        // The pcp is borrowed once for the list and the count (the hot path of every allocation),
+        // again only after a refill.
+        let mut pcp = &mut self.zones[z].pcp[cpu as usize];
+        if pcp.lists[pindex].is_empty() {
+            if !self.refill_pcplist(z, cpu, order, mt, alloc_flags, pindex) {
                 return None;
             }
+            pcp = &mut self.zones[z].pcp[cpu as usize];
         }
-        let pfn = self.zones[z].pcp[cpu as usize].lists[pindex].head;
-        self.zones[z].pcp[cpu as usize].lists[pindex].del(&mut self.pages, pfn);
-        self.mod_pcp_count(z, cpu, -(1i64 << order));
+        let list = &mut pcp.lists[pindex];
+        let pfn = list.head;
+        list.del(&mut self.pages, pfn);
+        let delta = -(1i64 << order);
+        let value = pcp.mod_count(delta);
+        self.trace.emit(pcp_count_event(z, cpu, delta, value));
         self.hand_to_caller(pfn, order, Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 });
         Some(pfn)
+    }
+
+    /// The refill of `__rmqueue_pcplist()`: `rmqueue_bulk()` of a batch (6.7+: `nr_pcp_alloc()`)
+    /// onto an empty list. Returns whether the list has a block now. Out of line: it runs once a
+    /// batch, and keeping it apart keeps the take from a warm list short.
+    #[inline(never)]
+    fn refill_pcplist(
+        &mut self,
+        z: usize,
+        cpu: u16,
+        order: u8,
+        mt: MigrateType,
+        alloc_flags: AllocFlags,
+        pindex: usize,
+    ) -> bool {
+        let batch = if self.profile.pcp_high == PcpHighRule::AutoTune {
+            self.nr_pcp_alloc(z, cpu, order)
+        } else {
+            let batch = self.zones[z].pcp[cpu as usize].batch;
+            if batch > 1 {
+                (batch >> order).max(2)
+            } else {
+                batch
+            }
+        };
+        let alloced = self.rmqueue_bulk(z, order, batch, PcpListId { cpu, pindex }, mt, alloc_flags);
+        self.mod_pcp_count(z, cpu, i64::from(alloced) << order);
+        !self.zones[z].pcp[cpu as usize].lists[pindex].is_empty()
     }
 
     /// The block now belongs to the current caller (and its array slot, for bulk array calls).
@@ -183,6 +273,7 @@ impl Machine {
     }
 
     /// `__count_zid_vm_events(PGALLOC, ...)`.
+    #[inline]
     pub(crate) fn count_pgalloc(&mut self, z: usize, n: u64) {
         let zone = &mut self.zones[z];
         zone.events.pgalloc += n;
@@ -197,6 +288,7 @@ impl Machine {
     }
 
     /// `zone_statistics()`: NUMA_HIT or MISS/FOREIGN, and LOCAL or OTHER against the running CPU.
+    #[inline(always)]
     pub(crate) fn zone_statistics(&mut self, preferred: usize, z: usize, n: u64) {
         let node = self.zones[z].node;
         let local = node == self.cpu_to_node(self.current_cpu);
@@ -261,27 +353,32 @@ impl Machine {
     /// buddy lists if `count` reached `high`.
     fn free_unref_page_commit(&mut self, z: usize, cpu: u16, pfn: Pfn, mt: MigrateType, order: u8) {
         let rule = self.profile.pcp_high;
-        if rule == PcpHighRule::AutoTune {
-            // A free ends a run of allocations: refills shrink again.
-            self.zones[z].pcp[cpu as usize].alloc_factor >>= 1;
-        }
         self.count_pgfree(1 << order);
         let pindex = order_to_pindex(self.profile, mt, order);
-        let from = Loc::Caller { owner: self.pages[pfn as usize].owner, slot: None };
         let page = &mut self.pages[pfn as usize];
+        let from = Loc::Caller { owner: page.owner, slot: None };
         page.state = PageState::Pcp;
         page.order = order;
         page.owner = u32::from(cpu);
         page.list = pindex as u8;
-        self.zones[z].pcp[cpu as usize].lists[pindex].add(&mut self.pages, pfn);
+        // The zone and the pcp are borrowed once for everything below (the hot path of every free).
+        let zone = &mut self.zones[z];
+        let (reclaim_active, below_high) = (zone.reclaim_active, zone.below_high);
+        let pcp = &mut zone.pcp[cpu as usize];
+        if rule == PcpHighRule::AutoTune {
+            // A free ends a run of allocations: refills shrink again.
+            pcp.alloc_factor >>= 1;
+        }
+        pcp.lists[pindex].add(&mut self.pages, pfn);
         self.trace.emit(Event::Move {
             pfn,
             order,
             from,
             to: Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 },
         });
-        self.mod_pcp_count(z, cpu, 1 << order);
-        let pcp = &mut self.zones[z].pcp[cpu as usize];
+        let delta = 1i64 << order;
+        let value = pcp.mod_count(delta);
+        self.trace.emit(pcp_count_event(z, cpu, delta, value));
         let (count, batch) = (pcp.count, pcp.batch);
         let high_order = order > 0 && order <= PAGE_ALLOC_COSTLY_ORDER;
         let free_high = match rule {
@@ -300,7 +397,7 @@ impl Machine {
                 free_high
             }
         };
-        let high = self.nr_pcp_high(z, cpu, free_high);
+        let high = nr_pcp_high(rule, pcp, reclaim_active, below_high, free_high);
         if count >= high {
             let n = self.nr_pcp_free(z, cpu, high, free_high);
             self.free_pcppages_bulk(z, cpu, n, pindex);
@@ -325,6 +422,7 @@ impl Machine {
     }
 
     /// `__count_vm_events(PGFREE, ...)`.
+    #[inline]
     fn count_pgfree(&mut self, n: u64) {
         self.vm.pgfree += n;
         let value = self.vm.pgfree as i64;
@@ -335,60 +433,6 @@ impl Machine {
             delta: n as i64,
             value,
         });
-    }
-
-    /// `nr_pcp_high()`: the count at which a free returns pages to the buddy lists. ≤5.13 `high`
-    /// as set. 5.14–6.6: 0 when freeing high-order pages in a batch, at most four batches while
-    /// the node is under reclaim. 6.7+ also moves `high` itself: down by what was freed while the
-    /// zone is under reclaim or below its high watermark, up to `free_count + batch` when frees
-    /// keep hitting it.
-    fn nr_pcp_high(&mut self, z: usize, cpu: u16, free_high: bool) -> u32 {
-        let zone = &mut self.zones[z];
-        let (reclaim_active, below_high) = (zone.reclaim_active, zone.below_high);
-        let pcp = &mut zone.pcp[cpu as usize];
-        let batch = pcp.batch;
-        match self.profile.pcp_high {
-            PcpHighRule::SixTimesBatch => pcp.high,
-            PcpHighRule::LowWatermarkSplit => {
-                if pcp.high == 0 || free_high {
-                    0
-                } else if reclaim_active {
-                    (batch << 2).min(pcp.high)
-                } else {
-                    pcp.high
-                }
-            }
-            PcpHighRule::AutoTune => {
-                let (high_min, high_max) = (pcp.high_min, pcp.high_max);
-                pcp.high = kernel_clamp(pcp.high, high_min, high_max);
-                let high = pcp.high;
-                if high == 0 {
-                    return 0;
-                }
-                if free_high {
-                    pcp.high = high.saturating_sub(batch << PCP_BATCH_SCALE_MAX).max(high_min);
-                    return 0;
-                }
-                if reclaim_active {
-                    pcp.high = high.saturating_sub(pcp.free_count.max(batch)).max(high_min);
-                    return (batch << 2).min(pcp.high);
-                }
-                if high_min == high_max {
-                    return high;
-                }
-                if below_high {
-                    pcp.high = high.saturating_sub(pcp.free_count.max(batch)).max(high_min);
-                    return pcp.count.max(high_min);
-                }
-                if pcp.count >= high {
-                    let need_high = pcp.free_count + batch;
-                    if pcp.high < need_high {
-                        pcp.high = kernel_clamp(need_high, high_min, high_max);
-                    }
-                }
-                high
-            }
-        }
     }
 
     /// `nr_pcp_free()`: how much a free at `high` returns. ≤5.13 one batch. 5.14–6.6: the batch

@@ -339,6 +339,45 @@ fn holder_blocks(
     }
 }
 
+/// How many blocks a holder has.
+fn held_blocks(m: &Machine, owner: u32) -> usize {
+    match &m.holders[owner as usize].slots {
+        Slots::List(l) => l.len as usize,
+        Slots::Array(a) => a.iter().filter(|&&p| p != NIL).count(),
+    }
+}
+
+/// `take` blocks of a holder from its `start`th on, wrapping round to the first: the same blocks,
+/// in the same order, as [`holder_blocks`] cycled, without collecting every block of a page cache
+/// that may hold hundreds of thousands. A list is entered from whichever end is nearer `start`.
+fn holder_window(m: &Machine, owner: u32, start: usize, take: usize) -> Vec<(Option<usize>, Pfn)> {
+    match &m.holders[owner as usize].slots {
+        Slots::List(l) => {
+            let len = l.len as usize;
+            let mut at = if start <= len / 2 {
+                l.iter(&m.pages).nth(start)
+            } else {
+                let mut p = l.tail;
+                for _ in start + 1..len {
+                    p = m.pages[p as usize].prev;
+                }
+                Some(p)
+            };
+            let mut window = Vec::with_capacity(take);
+            while window.len() < take {
+                let pfn = at.expect("a list of `len` blocks has a block at every position");
+                window.push((None, pfn));
+                let next = m.pages[pfn as usize].next;
+                at = Some(if next == NIL { l.head } else { next });
+            }
+            window
+        }
+        Slots::Array(_) => {
+            holder_blocks(m, owner, None, None).into_iter().cycle().skip(start).take(take).collect()
+        }
+    }
+}
+
 /// A seeded random workload: the property tests and the `random` action drive the model with it.
 pub struct Workload {
     /// Names of the holders this workload made (one list and one array per CPU).
@@ -394,13 +433,13 @@ impl Workload {
                     .filter(|&h| h == PAGE_CACHE || m.holders[h as usize].name.starts_with(&self.prefix))
                     .collect();
                 let owner = candidates[(rng.next_u32() as usize) % candidates.len()];
-                let blocks = holder_blocks(m, owner, None, None);
-                if blocks.is_empty() {
+                let held = held_blocks(m, owner);
+                if held == 0 {
                     return;
                 }
-                let start = (rng.next_u32() as usize) % blocks.len();
-                let take = 1 + (rng.next_u32() as usize) % blocks.len().min(64);
-                for &(slot, pfn) in blocks.iter().cycle().skip(start).take(take.min(blocks.len())) {
+                let start = (rng.next_u32() as usize) % held;
+                let take = (1 + (rng.next_u32() as usize) % held.min(64)).min(held);
+                for (slot, pfn) in holder_window(m, owner, start, take) {
                     let order = m.pages[pfn as usize].order;
                     m.free_held(owner, pfn, order, slot).expect("a workload frees only what it holds");
                 }

@@ -226,6 +226,7 @@ pub fn zone_watermark_ok(
 
 /// `zone_watermark_fast()`: the order-0 shortcut on usable free pages, then the full check, then
 /// for atomic order-0 requests at WMARK_MIN a second try that ignores `watermark_boost`.
+#[inline]
 pub fn zone_watermark_fast(
     z: &Zone,
     order: u8,

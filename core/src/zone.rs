@@ -37,9 +37,19 @@ pub struct PerCpuPages {
     /// `lists[NR_PCP_LISTS]`, indexed by `order_to_pindex`.
     pub lists: Vec<List>,
     /// Whether the pcp lock (or its IRQ-off section) is held right now; the model is single
-    /// threaded, so this only guards against re-entry bugs in the model itself.
+    /// threaded, so this only guards against re-entry bugs in the model itself, and only builds
+    /// with debug assertions (the tests) keep it: elsewhere it stays false.
     #[serde(skip)]
     pub locked: bool,
+}
+
+impl PerCpuPages {
+    /// Change `count` by `delta` base pages; returns the new count.
+    #[inline]
+    pub fn mod_count(&mut self, delta: i64) -> i64 {
+        self.count = (i64::from(self.count) + delta) as u32;
+        i64::from(self.count)
+    }
 }
 
 /// Per-zone event counters (`/proc/vmstat` rows that are per zone, and `numa_*` from

@@ -12,7 +12,7 @@ pub mod views;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use gloo::events::EventListener;
+use gloo::events::{EventListener, EventListenerOptions};
 use gloo::timers::callback::{Interval, Timeout};
 use pageflow_core::{Action, Profile, Scenario};
 use wasm_bindgen::JsCast;
@@ -20,10 +20,12 @@ use yew::prelude::*;
 
 use session::{Landmark, Session};
 use views::code::CodePanel;
+use views::compare::ComparePanel;
 use views::controls::{ActionForm, GfpEditor, MachineForm};
 use views::events::{ActionList, EventLog};
 use views::free_area::FreeArea;
 use views::holders::Holders;
+use views::icons;
 use views::memory_map::MemoryMap;
 use views::pcp::PcpColumns;
 use views::plots::Plots;
@@ -195,38 +197,41 @@ pub fn app() -> Html {
         let (slower, faster, toggle_help, help) =
             (slower.clone(), faster.clone(), toggle_help.clone(), help.clone());
         use_effect_with((), move |_| {
-            let listener = EventListener::new(&gloo::utils::document(), "keydown", move |e| {
-                let Some(e) = e.dyn_ref::<KeyboardEvent>() else { return };
-                if e.ctrl_key() || e.meta_key() || e.alt_key() {
-                    return;
-                }
-                let typing = gloo::utils::document()
-                    .active_element()
-                    .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
-                if typing {
-                    return;
-                }
-                let handled = match (e.key().as_str(), e.shift_key()) {
-                    (" ", _) => Some(&toggle_play),
-                    ("ArrowRight", false) => Some(&step),
-                    ("ArrowLeft", false) => Some(&back),
-                    ("ArrowRight", true) => Some(&over),
-                    ("ArrowLeft", true) => Some(&out),
-                    ("PageDown", _) => Some(&next_action),
-                    ("PageUp", _) => Some(&prev_action),
-                    ("Home", _) => Some(&first),
-                    ("End", _) => Some(&last),
-                    ("-", _) => Some(&slower),
-                    ("+" | "=", _) => Some(&faster),
-                    ("?", _) => Some(&toggle_help),
-                    ("Escape", _) if *help => Some(&toggle_help),
-                    _ => None,
-                };
-                if let Some(cb) = handled {
-                    e.prevent_default();
-                    cb.emit(());
-                }
-            });
+            // Not passive: the keys the player uses must not also scroll the page.
+            let options = EventListenerOptions::enable_prevent_default();
+            let listener =
+                EventListener::new_with_options(&gloo::utils::document(), "keydown", options, move |e| {
+                    let Some(e) = e.dyn_ref::<KeyboardEvent>() else { return };
+                    if e.ctrl_key() || e.meta_key() || e.alt_key() {
+                        return;
+                    }
+                    let typing = gloo::utils::document()
+                        .active_element()
+                        .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+                    if typing {
+                        return;
+                    }
+                    let handled = match (e.key().as_str(), e.shift_key()) {
+                        (" ", _) => Some(&toggle_play),
+                        ("ArrowRight", false) => Some(&step),
+                        ("ArrowLeft", false) => Some(&back),
+                        ("ArrowRight", true) => Some(&over),
+                        ("ArrowLeft", true) => Some(&out),
+                        ("PageDown", _) => Some(&next_action),
+                        ("PageUp", _) => Some(&prev_action),
+                        ("Home", _) => Some(&first),
+                        ("End", _) => Some(&last),
+                        ("-", _) => Some(&slower),
+                        ("+" | "=", _) => Some(&faster),
+                        ("?", _) => Some(&toggle_help),
+                        ("Escape", _) if *help => Some(&toggle_help),
+                        _ => None,
+                    };
+                    if let Some(cb) = handled {
+                        e.prevent_default();
+                        cb.emit(());
+                    }
+                });
             move || drop(listener)
         });
     }
@@ -277,7 +282,7 @@ pub fn app() -> Html {
                 return;
             }
             progress.set(Some(Progress { total: chunks as usize, left: chunks as usize }));
-            run_chunks(handle.clone(), progress.clone());
+            run_chunks(handle.clone(), progress.clone(), chunks as usize);
         })
     };
     let cancel = {
@@ -348,16 +353,16 @@ pub fn app() -> Html {
             </div>
         }
         <nav class="transport" aria-label="Stepping">
-            <button onclick={click(&first)} aria-label="First event (Home)" title="First (Home)">{ "⏮" }</button>
-            <button onclick={click(&prev_action)} aria-label="Previous action (Page Up)" title="Previous action (PgUp)">{ "⏪" }</button>
-            <button onclick={click(&out)} aria-label="Step out (Shift+Left)" title="Step out (Shift+←)">{ "⤴" }</button>
-            <button onclick={click(&back)} aria-label="Step back (Left)" title="Step back (←)" data-testid="step-back">{ "◀" }</button>
+            <button onclick={click(&first)} aria-label="First event (Home)" title="First (Home)">{ icons::first() }</button>
+            <button onclick={click(&prev_action)} aria-label="Previous action (Page Up)" title="Previous action (PgUp)">{ icons::previous_action() }</button>
+            <button onclick={click(&out)} aria-label="Step out (Shift+Left)" title="Step out (Shift+←)">{ icons::step_out() }</button>
+            <button onclick={click(&back)} aria-label="Step back (Left)" title="Step back (←)" data-testid="step-back">{ icons::back() }</button>
             <button onclick={click(&toggle_play)} aria-label={if *playing { "Pause (Space)" } else { "Play (Space)" }}
-                data-testid="play" class="play">{ if *playing { "⏸" } else { "▶" } }</button>
-            <button onclick={click(&step)} aria-label="Step (Right)" title="Step (→)" data-testid="step">{ "▶|" }</button>
-            <button onclick={click(&over)} aria-label="Step over (Shift+Right)" title="Step over (Shift+→)">{ "⤵" }</button>
-            <button onclick={click(&next_action)} aria-label="Next action (Page Down)" title="Next action (PgDn)" data-testid="next-action">{ "⏩" }</button>
-            <button onclick={click(&last)} aria-label="Last event (End)" title="Last (End)">{ "⏭" }</button>
+                data-testid="play" class="play">{ if *playing { icons::pause() } else { icons::play() } }</button>
+            <button onclick={click(&step)} aria-label="Step (Right)" title="Step (→)" data-testid="step">{ icons::step() }</button>
+            <button onclick={click(&over)} aria-label="Step over (Shift+Right)" title="Step over (Shift+→)">{ icons::step_over() }</button>
+            <button onclick={click(&next_action)} aria-label="Next action (Page Down)" title="Next action (PgDn)" data-testid="next-action">{ icons::next_action() }</button>
+            <button onclick={click(&last)} aria-label="Last event (End)" title="Last (End)">{ icons::last() }</button>
             <span class="speed">
                 <button onclick={click(&slower)} aria-label="Slower (-)">{ "−" }</button>
                 <span data-testid="speed">{ format!("{}/s", SPEEDS[*speed]) }</span>
@@ -391,6 +396,7 @@ pub fn app() -> Html {
                 <PcpColumns frame={frame.clone()} />
                 <Holders frame={frame.clone()} />
                 <Plots frame={frame.clone()} />
+                <ComparePanel scenario={session.borrow().scenario().clone()} />
             </div>
             <div class="col side-col">
                 <CodePanel frame={frame.clone()} />
@@ -420,29 +426,23 @@ pub fn app() -> Html {
     }
 }
 
-/// Run queued chunks a few milliseconds at a time, yielding to the browser between them so the
-/// page stays responsive and Cancel can be clicked.
-fn run_chunks(handle: Handle, progress: UseStateHandle<Option<Progress>>) {
+/// Run queued chunks one per task, yielding to the browser between them so the page stays
+/// responsive, the progress bar moves and Cancel can be clicked.
+fn run_chunks(handle: Handle, progress: UseStateHandle<Option<Progress>>, total: usize) {
     Timeout::new(0, move || {
-        let started = js_sys::Date::now();
-        let mut left = 0;
-        while js_sys::Date::now() - started < 40.0 {
+        let left = {
             let mut s = handle.session.borrow_mut();
-            if s.pending() == 0 {
-                break;
-            }
             s.run_pending(1);
-            left = s.pending();
-        }
+            s.pending()
+        };
         // Cancel empties the queue too, so both end here.
-        let total = progress.map_or(0, |p| p.total);
         if left == 0 {
             storage::save_scenario(handle.session.borrow().scenario());
             progress.set(None);
-            handle.redraw.emit(());
+            handle.act(|_| ());
         } else {
             progress.set(Some(Progress { total, left }));
-            run_chunks(handle, progress);
+            run_chunks(handle, progress, total);
         }
     })
     .forget();

@@ -49,12 +49,21 @@ pub fn css(class: PageClass) -> String {
     format!("rgb({r},{g},{b})")
 }
 
-/// The RGBA of every class code, for filling image data a byte at a time.
-pub fn table() -> Vec<[u8; 4]> {
+/// The RGBA of every class code, for filling image data a byte at a time; `odd` gives the shade
+/// of free blocks at odd positions (`(pfn >> order) & 1`), so neighbouring buddies show apart and
+/// a split or a merge is visible.
+pub fn table(odd: bool) -> Vec<[u8; 4]> {
     (0..=255u8)
         .map(|code| {
-            let [r, g, b] = color(PageClass::from_code(code));
-            [r, g, b, 255]
+            let class = PageClass::from_code(code);
+            let [r, g, b] = color(class);
+            match class {
+                PageClass::Buddy { .. } if odd => {
+                    let darker = |v: u8| (f32::from(v) * 0.86) as u8;
+                    [darker(r), darker(g), darker(b), 255]
+                }
+                _ => [r, g, b, 255],
+            }
         })
         .collect()
 }

@@ -75,6 +75,8 @@ pub struct Frame {
     /// The block the last event moved, split or merged: `(pfn, order)`, for the map to mark.
     pub touched: Option<(u32, u8)>,
     pub outcomes: Vec<Outcome>,
+    /// Holder names by owner id: the run's last machine has every holder any step has seen.
+    pub holder_names: Vec<String>,
     /// Events around `pos`, numbered, in words.
     pub window: Vec<(usize, String)>,
     /// Free pages per zone after each action, for the plot.
@@ -339,6 +341,7 @@ impl Session {
             touched,
             outcomes: self.timeline.outcomes().to_vec(),
             window: self.window(pos),
+            holder_names: self.timeline.machine().holders.iter().map(|h| h.name.clone()).collect(),
             free_curve: self.free_curve.clone(),
         }
     }

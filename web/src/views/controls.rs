@@ -24,6 +24,9 @@ fn select_value(e: &Event) -> String {
 // ---------------------------------------------------------------------------------------------
 // Machine
 
+/// One field of the machine form: how a typed value changes the config.
+type EditConfig = dyn Fn(&mut MachineConfig, &str);
+
 #[derive(Properties, PartialEq)]
 pub struct MachineProps {
     pub frame: Rc<Frame>,
@@ -44,7 +47,7 @@ pub fn machine_form(props: &MachineProps) -> Html {
             profile.set(p.clone());
         });
     }
-    let set = |f: Rc<dyn Fn(&mut MachineConfig, &str)>| {
+    let set = |f: Rc<EditConfig>| {
         let config = config.clone();
         Callback::from(move |e: Event| {
             let mut c = (*config).clone();
@@ -69,7 +72,7 @@ pub fn machine_form(props: &MachineProps) -> Html {
         })
     };
     html! {
-        <form class="panel controls" onsubmit={apply} aria-labelledby="machine-title">
+        <form class="panel controls" onsubmit={apply} novalidate=true aria-labelledby="machine-title">
             <h2 id="machine-title">{ "Machine" }</h2>
             <label>{ "Kernel profile " }
                 <select onchange={on_profile} data-testid="profile" aria-label="Kernel profile">
@@ -212,6 +215,13 @@ impl Op {
     ];
 }
 
+/// A random-workload operation makes about 300 events: 3 500 of them are a million-event run.
+const DEFAULT_LONG_RUN_OPS: u32 = 3_500;
+/// Operations per chunk of a long run: some 15 000 events, a few milliseconds of work.
+const LONG_RUN_CHUNK_OPS: u32 = 50;
+/// The longest run offered: about 3 million events, some 200 MB of recorded trace.
+const MAX_LONG_RUN_OPS: u32 = 10_000;
+
 #[derive(Properties, PartialEq)]
 pub struct ActionProps {
     pub gfp: String,
@@ -229,7 +239,7 @@ pub fn action_form(props: &ActionProps) -> Html {
     let order = use_state(|| 0u8);
     let into = use_state(|| "rq_pages".to_owned());
     let slots = use_state(String::new);
-    let ops = use_state(|| 1_000_000u32);
+    let ops = use_state(|| DEFAULT_LONG_RUN_OPS);
     let num =
         |s: UseStateHandle<i32>| Callback::from(move |e: Event| s.set(input_value(&e).parse().unwrap_or(0)));
     let on_op = {
@@ -303,17 +313,17 @@ pub fn action_form(props: &ActionProps) -> Html {
         let ops = ops.clone();
         let cb = props.on_long_run.clone();
         Callback::from(move |_| {
-            // Chunks of 10 000 operations: each chunk is one action, so progress shows and Cancel
-            // stops between chunks.
-            let total = (*ops).max(1);
-            let chunk = total.min(10_000);
+            // Each chunk is one action, small enough to run between two frames, so progress
+            // shows and Cancel stops between chunks.
+            let total = (*ops).clamp(1, MAX_LONG_RUN_OPS);
+            let chunk = total.min(LONG_RUN_CHUNK_OPS);
             cb.emit((total.div_ceil(chunk), chunk));
         })
     };
     let uses_n = matches!(*op, Op::Alloc | Op::BulkArray | Op::BulkList | Op::PageCache);
     let uses_into = matches!(*op, Op::Alloc | Op::BulkArray | Op::BulkList | Op::Free);
     html! {
-        <form class="panel controls" onsubmit={submit} aria-labelledby="do-title">
+        <form class="panel controls" onsubmit={submit} novalidate=true aria-labelledby="do-title">
             <h2 id="do-title">{ "Do" }</h2>
             <label>{ "Call " }
                 <select onchange={on_op} data-testid="action-op">
@@ -347,7 +357,9 @@ pub fn action_form(props: &ActionProps) -> Html {
             <button type="submit" data-testid="run-action">{ "Run" }</button>
             <hr />
             <label>{ "Random workload of " }
-                <input type="number" min="1" value={ops.to_string()} onchange={on_ops} data-testid="long-ops" />{ " operations " }</label>
+                <input type="number" min="1" max={MAX_LONG_RUN_OPS.to_string()} value={ops.to_string()} onchange={on_ops}
+                    data-testid="long-ops" />{ " operations " }</label>
+            <p class="muted">{ format!("About 300 events an operation; up to {MAX_LONG_RUN_OPS} operations.") }</p>
             <button type="button" onclick={long_run} data-testid="long-run">{ "Run long workload" }</button>
         </form>
     }

@@ -19,14 +19,14 @@ const SHOWN: usize = 96;
 #[function_component(Holders)]
 pub fn holders(props: &Props) -> Html {
     let f = &props.frame;
-    let names = &f.machine.holders;
+    let names = &f.holder_names;
     html! {
         <section class="panel" aria-labelledby="holders-title">
             <h2 id="holders-title">{ "Callers' lists and arrays" }</h2>
             <div data-testid="holders">
             { for f.view.holders.iter().enumerate().filter(|(i, _)| *i as u32 != PAGE_CACHE).map(|(i, h)| {
-                let name = names.get(i).map_or_else(|| format!("caller {i}"), |h| h.name.clone());
-                let array = !h.array.is_empty() || names.get(i).is_some_and(|h| matches!(h.slots, pageflow_core::machine::Slots::Array(_)));
+                let name = names.get(i).cloned().unwrap_or_else(|| format!("caller {i}"));
+                let array = !h.array.is_empty();
                 let slots: Vec<u32> = if array { h.array.clone() } else { h.list.clone() };
                 html! {
                 <div class="holder" data-testid={format!("holder-{name}")}>

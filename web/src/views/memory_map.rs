@@ -62,11 +62,16 @@ fn draw(canvas: &HtmlCanvasElement, frame: &Frame, first: usize, ppc: usize, row
     let class = &frame.view.class;
     let Ok(Some(ctx)) = canvas.get_context("2d") else { return };
     let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() else { return };
-    let palette = palette::table();
+    let (even, odd) = (palette::table(false), palette::table(true));
     let cells = cells(class, first, ppc, COLUMNS * rows);
     let mut rgba = Vec::with_capacity(cells.len() * 4);
-    for c in cells {
-        rgba.extend_from_slice(&palette[c as usize]);
+    for (i, c) in cells.into_iter().enumerate() {
+        let pfn = first + i * ppc;
+        let shade = match PageClass::from_code(c) {
+            PageClass::Buddy { order, .. } if (pfn >> order) & 1 == 1 => &odd,
+            _ => &even,
+        };
+        rgba.extend_from_slice(&shade[c as usize]);
     }
     if let Ok(image) =
         ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), COLUMNS as u32, rows as u32)

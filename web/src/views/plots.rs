@@ -44,13 +44,13 @@ pub fn plots(props: &Props) -> Html {
             <h2 id="plots-title">{ "Over time" }</h2>
             <figure>
                 <svg viewBox={format!("0 0 {W} {H}")} role="img" data-testid="plot-free"
-                    aria-label="Free pages per zone after each action">
+                    aria-label="Free pages per zone after each action, as a percentage of the zone">
                     { for series.iter().enumerate().map(|(z, s)| html! {
                         <polyline points={polyline(s, max)} fill="none" stroke={LINE_COLORS[z % 4]} stroke-width="1.5" />
                     }) }
                     <line x1={here.to_string()} x2={here.to_string()} y1="0" y2={H.to_string()} class="now" />
                 </svg>
-                <figcaption>{ "Free pages per zone: " }
+                <figcaption>{ "Free pages per zone, % of managed (0–100): " }
                     { for f.machine.zones.iter().enumerate().map(|(z, zone)| html! {
                         <span style={format!("color:{}", LINE_COLORS[z % 4])}>{ format!("{} ", zone.label()) }</span>
                     }) }

@@ -2,6 +2,7 @@
 //! CLI. Kernel names stay as the kernel spells them, so a reader can grep for them.
 
 use crate::trace::{Counter, Event, Loc, LockId, Note};
+use crate::users::listing::svc_alloc_arg_listing;
 
 /// Where a block is, as a person would say it.
 pub fn place(loc: Loc) -> String {
@@ -93,6 +94,11 @@ pub fn describe(ev: &Event) -> String {
         ),
         Event::BadPage { pfn, reason } => format!("BUG: Bad page state, pfn {pfn}: {reason:?}"),
         Event::Note { note } => note_text(*note).to_owned(),
+        Event::Line { thread, form, line } => {
+            let listing = svc_alloc_arg_listing(*form);
+            let text = listing.lines.get(*line as usize).map_or("", |l| l.text);
+            format!("nfsd thread {thread}, {}: {}", listing.source.function, text.trim())
+        }
     }
 }
 

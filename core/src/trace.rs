@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gfp::{AllocFlags, Gfp, Wmark};
 use crate::mem::{MigrateType, Pfn};
+use crate::profile::SvcAllocArg;
 use crate::watermark::WatermarkCheck;
 
 /// A simulated kernel function. `name()` is the kernel's spelling, for the code panel and grep.
@@ -253,6 +254,13 @@ pub enum Event {
     },
     Note {
         note: Note,
+    },
+    /// A user of the allocator runs one line of its listing: sunrpc thread `thread`'s
+    /// `svc_alloc_arg()` in `form`, at position `line` of `users::listing`.
+    Line {
+        thread: u16,
+        form: SvcAllocArg,
+        line: u16,
     },
 }
 

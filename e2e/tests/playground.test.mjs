@@ -172,6 +172,19 @@ describe('the playground', () => {
     await page.close();
   });
 
+  it('running an action in the past drops the later ones, and Undo brings them back', async () => {
+    const { page } = await fresh();
+    await page.keyboard.press('PageDown'); // the start of action 1
+    await page.getByTestId('action-op').selectOption({ label: 'drain_all_pages' });
+    await page.getByTestId('run-action').click();
+    assert.match(await page.getByTestId('undo-note').textContent(), /11 later actions were dropped/);
+    assert.equal((await position(page)).actions, 2);
+    await page.getByTestId('undo').click();
+    assert.equal((await position(page)).actions, 12);
+    assert.equal(await page.getByTestId('undo-note').count(), 0);
+    await page.close();
+  });
+
   it('an unreadable saved scenario is kept aside and the page says so', async () => {
     const { page, errors } = await fresh();
     await page.evaluate(() => localStorage.setItem('pageflow.v1.scenario', '{not json'));
@@ -198,6 +211,31 @@ describe('side by side', () => {
     const [a, b] = cells.map(Number);
     assert.ok(b > a, `batch 4 takes zone->lock more often than the kernel's batch (A ${a}, B ${b})`);
     await screenshot(page, 'side-by-side-batch-4');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
+
+describe('sunrpc', () => {
+  it('stepping an NFS server lights svc_alloc_arg line by line and steps over the allocator call', async () => {
+    const { page, errors } = await fresh();
+    await page.getByTestId('action-op').selectOption({ label: 'NFS server: sunrpc svc_alloc_arg' });
+    await page.getByTestId('action-n').fill('4');
+    await page.getByTestId('action-n').dispatchEvent('change');
+    await page.getByTestId('run-action').click();
+    await page.getByTestId('play').click(); // pause the animation that starts by itself
+    const listing = page.getByTestId('listing');
+    await page.getByLabel('Kind of event to jump to').selectOption({ label: 'svc_alloc_arg line (sunrpc)' });
+    await page.getByTestId('jump-next').click();
+    await listing.waitFor();
+    const current = () => listing.locator('li.current').getAttribute('data-line');
+    const lines = new Set();
+    for (let i = 0; i < 12; i++) {
+      lines.add(await current());
+      await page.keyboard.press('Shift+ArrowRight');
+    }
+    assert.ok(lines.size >= 3, `several lines were lit (${[...lines]})`);
+    await screenshot(page, 'sunrpc-listing');
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -236,15 +236,30 @@ pub fn app() -> Html {
         });
     }
 
+    // One level of undo for running an action in the past, which drops the actions after it.
+    let undo = use_mut_ref(|| None::<Session>);
+    let undo_note = use_state(|| None::<String>);
     let perform = {
         let handle = handle.clone();
         let banner = banner.clone();
         let playing = playing.clone();
+        let (undo, undo_note) = (undo.clone(), undo_note.clone());
         Callback::from(move |action: Action| {
-            let mut result = Ok(());
+            let before = handle.session.borrow().clone();
+            let mut result = Ok(0);
             handle.act(|s| result = s.perform(action));
             match result {
-                Ok(()) => {
+                Ok(dropped) => {
+                    if dropped > 0 {
+                        let kept = before.scenario().actions.len() - dropped;
+                        *undo.borrow_mut() = Some(before);
+                        undo_note.set(Some(format!(
+                            "Ran after action {kept}: the {dropped} later action{} were dropped.",
+                            if dropped == 1 { "" } else { "s" }
+                        )));
+                    } else {
+                        undo_note.set(None);
+                    }
                     banner.set(None);
                     storage::save_scenario(handle.session.borrow().scenario());
                     playing.set(true);
@@ -283,6 +298,19 @@ pub fn app() -> Html {
             }
             progress.set(Some(Progress { total: chunks as usize, left: chunks as usize }));
             run_chunks(handle.clone(), progress.clone(), chunks as usize);
+        })
+    };
+    let undo_perform = {
+        let handle = handle.clone();
+        let (undo, undo_note) = (undo.clone(), undo_note.clone());
+        let playing = playing.clone();
+        Callback::from(move |_| {
+            if let Some(old) = undo.borrow_mut().take() {
+                playing.set(false);
+                storage::save_scenario(old.scenario());
+                handle.act(|s| *s = old);
+            }
+            undo_note.set(None);
         })
     };
     let cancel = {
@@ -343,6 +371,13 @@ pub fn app() -> Html {
             <div class="banner" role="alert" data-testid="banner">
                 <span>{ msg }</span>
                 <button onclick={ let b = banner.clone(); Callback::from(move |_| b.set(None)) } aria-label="Dismiss">{ "×" }</button>
+            </div>
+        }
+        if let Some(note) = (*undo_note).clone() {
+            <div class="notice" role="status" data-testid="undo-note">
+                <span>{ note }</span>
+                <button onclick={undo_perform} data-testid="undo">{ "Undo" }</button>
+                <button onclick={ let n = undo_note.clone(); Callback::from(move |_| n.set(None)) } aria-label="Dismiss">{ "×" }</button>
             </div>
         }
         if let Some(p) = *progress {

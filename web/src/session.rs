@@ -7,6 +7,7 @@ use std::rc::Rc;
 use pageflow_core::config::MachineConfig;
 use pageflow_core::machine::Machine;
 use pageflow_core::narrate;
+use pageflow_core::profile::SvcAllocArg;
 use pageflow_core::sim::Outcome;
 use pageflow_core::trace::{Event, Func, Note};
 use pageflow_core::view::View;
@@ -25,11 +26,19 @@ pub enum Landmark {
     Reclaim,
     /// A failed allocation.
     Failure,
+    /// A line of a user's code (sunrpc's `svc_alloc_arg`).
+    UserLine,
 }
 
 impl Landmark {
-    pub const ALL: [Landmark; 5] =
-        [Landmark::Refill, Landmark::Drain, Landmark::WatermarkBreach, Landmark::Reclaim, Landmark::Failure];
+    pub const ALL: [Landmark; 6] = [
+        Landmark::Refill,
+        Landmark::Drain,
+        Landmark::WatermarkBreach,
+        Landmark::Reclaim,
+        Landmark::Failure,
+        Landmark::UserLine,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -38,6 +47,7 @@ impl Landmark {
             Landmark::WatermarkBreach => "watermark check failing",
             Landmark::Reclaim => "kswapd / reclaim",
             Landmark::Failure => "allocation failure",
+            Landmark::UserLine => "svc_alloc_arg line (sunrpc)",
         }
     }
 
@@ -48,6 +58,7 @@ impl Landmark {
             Landmark::WatermarkBreach => matches!(ev, Event::Watermark { check, .. } if !check.ok),
             Landmark::Reclaim => matches!(ev, Event::KswapdWake { .. } | Event::Reclaim { .. }),
             Landmark::Failure => matches!(ev, Event::Note { note: Note::AllocFailure }),
+            Landmark::UserLine => matches!(ev, Event::Line { .. }),
         }
     }
 }
@@ -72,6 +83,9 @@ pub struct Frame {
     pub stack: Vec<Func>,
     /// The event just applied, if any, in words.
     pub last: Option<String>,
+    /// The user-code line the cursor is in (sunrpc's `svc_alloc_arg`): the last `Line` event of
+    /// the current action at or before the cursor.
+    pub source: Option<(u16, SvcAllocArg, u16)>,
     /// The block the last event moved, split or merged: `(pfn, order)`, for the map to mark.
     pub touched: Option<(u32, u8)>,
     pub outcomes: Vec<Outcome>,
@@ -90,6 +104,7 @@ impl PartialEq for Frame {
 }
 
 /// A scenario being played.
+#[derive(Clone)]
 pub struct Session {
     /// Counts the moves made, so a UI redraws once per move.
     pub generation: u64,
@@ -253,11 +268,13 @@ impl Session {
     }
 
     /// Run a new action after the cursor's place: later actions are dropped (the player
-    /// branches off), the cursor goes to where the new action's events begin.
-    pub fn perform(&mut self, action: Action) -> Result<(), String> {
+    /// branches off), the cursor goes to where the new action's events begin. Returns how many
+    /// actions were dropped.
+    pub fn perform(&mut self, action: Action) -> Result<usize, String> {
         // Half way through an action, the new one comes after it; at its start, before it.
         let mid = self.cursor.pos > self.timeline.action_start(self.cursor.action);
         let keep = (self.cursor.action + usize::from(mid)).min(self.timeline.outcomes().len());
+        let dropped = self.scenario().actions.len() - keep;
         let mut candidate = self.timeline.clone();
         candidate.truncate(keep);
         candidate.push(action).map_err(|e| e.to_string())?;
@@ -267,7 +284,7 @@ impl Session {
         self.free_curve.push(free_per_zone(candidate.machine()));
         self.timeline = candidate;
         self.cursor = self.timeline.seek(start);
-        Ok(())
+        Ok(dropped)
     }
 
     /// The same actions on another machine or kernel profile.
@@ -309,6 +326,16 @@ impl Session {
         self.timeline.truncate(ran);
     }
 
+    /// The last line a user thread ran before `pos`, within the current action.
+    fn source_at(&self, pos: usize) -> Option<(u16, SvcAllocArg, u16)> {
+        let start = self.timeline.action_start(self.cursor.action.min(self.timeline.outcomes().len()));
+        let at = self.timeline.rfind(pos, |e| matches!(e, Event::Line { .. }))?;
+        match self.timeline.events()[at] {
+            Event::Line { thread, form, line } if at >= start => Some((thread, form, line)),
+            _ => None,
+        }
+    }
+
     /// Events before and after `pos`, for the event log.
     fn window(&self, pos: usize) -> Vec<(usize, String)> {
         let events = self.timeline.events();
@@ -339,6 +366,7 @@ impl Session {
             stack: self.stack_at(pos),
             last,
             touched,
+            source: self.source_at(pos),
             outcomes: self.timeline.outcomes().to_vec(),
             window: self.window(pos),
             holder_names: self.timeline.machine().holders.iter().map(|h| h.name.clone()).collect(),
@@ -387,14 +415,16 @@ mod tests {
         s.next_action();
         s.next_action();
         let action = s.cursor.action;
-        s.perform(Action::AllocPagesBulk {
-            cpu: 1,
-            gfp: "GFP_KERNEL".into(),
-            nr_pages: 16,
-            target: BulkTarget::Array,
-            into: "mine".into(),
-        })
-        .unwrap();
+        let dropped = s
+            .perform(Action::AllocPagesBulk {
+                cpu: 1,
+                gfp: "GFP_KERNEL".into(),
+                nr_pages: 16,
+                target: BulkTarget::Array,
+                into: "mine".into(),
+            })
+            .unwrap();
+        assert_eq!(dropped, 12 - action, "the later actions of the built-in scenario");
         assert_eq!(s.scenario().actions.len(), action + 1);
         assert_eq!(s.cursor.action, action);
         assert_eq!(s.timeline.outcomes()[action].result, "16");

@@ -22,7 +22,7 @@ use crate::gfp::Gfp;
 use crate::machine::{Machine, Slots, PAGE_CACHE};
 use crate::mem::{Pfn, NIL, PAGE_SHIFT};
 use crate::profile::{Profile, SvcAllocArg, PROFILES};
-use crate::trace::{Cost, TraceMode};
+use crate::trace::{Cost, Event, TraceMode};
 
 /// `PAGE_SIZE`.
 pub const PAGE_SIZE: u32 = 1 << PAGE_SHIFT;
@@ -436,6 +436,8 @@ impl SvcServ {
         let index = st.pc;
         let line = st.listing.lines[index];
         st.record.steps += 1;
+        // The line is an event too, so a player stepping the trace knows where the thread is.
+        m.trace.emit(Event::Line { thread: t as u16, form: st.record.form, line: index as u16 });
         let (next, call, slept_ms) = self.exec(m, t, &mut st, line.id);
         if let Some(call) = &call {
             let r = &mut st.record;

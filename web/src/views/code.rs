@@ -3,6 +3,8 @@
 
 use std::rc::Rc;
 
+use pageflow_core::profile::SvcAllocArg;
+use pageflow_core::users::listing::svc_alloc_arg_listing;
 use yew::prelude::*;
 
 use crate::session::Frame;
@@ -23,6 +25,29 @@ fn kernel_tag(profile: &str) -> &'static str {
     }
 }
 
+/// The `svc_alloc_arg()` listing with the thread's line lit.
+fn listing(thread: u16, form: SvcAllocArg, at: u16) -> Html {
+    let l = svc_alloc_arg_listing(form);
+    html! {
+        <div class="listing" data-testid="listing">
+            <h3>{ format!("nfsd thread {thread}: {}() — {}", l.source.function, l.source.era) }
+                { " " }<a href={format!("https://elixir.bootlin.com/linux/latest/source/{}", l.source.file)}
+                    target="_blank" rel="noopener noreferrer">{ l.source.file }</a></h3>
+            <ol class="source">
+            { for l.lines.iter().enumerate().map(|(i, line)| {
+                let current = i == at as usize;
+                html! {
+                <li class={classes!(current.then_some("current"))} aria-current={current.then_some("step")}
+                    data-line={line.id}>
+                    <code>{ format!("{}{}", "    ".repeat(line.depth as usize), line.text) }</code>
+                </li>
+            }}) }
+            </ol>
+            <p class="muted">{ "Paraphrased from the kernel source, not copied." }</p>
+        </div>
+    }
+}
+
 #[function_component(CodePanel)]
 pub fn code_panel(props: &Props) -> Html {
     let f = &props.frame;
@@ -30,6 +55,9 @@ pub fn code_panel(props: &Props) -> Html {
     html! {
         <section class="panel code" aria-labelledby="code-title">
             <h2 id="code-title">{ "Running now" }</h2>
+            if let Some((thread, form, line)) = f.source {
+                { listing(thread, form, line) }
+            }
             if f.stack.is_empty() {
                 <p class="muted">{ "Between calls: no kernel function is running." }</p>
             } else {

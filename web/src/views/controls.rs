@@ -7,6 +7,8 @@ use bitflags::Flags;
 use pageflow_core::config::MachineConfig;
 use pageflow_core::gfp::{self, Gfp, TaskContext};
 use pageflow_core::profile::PROFILES;
+use pageflow_core::users::page_pool::PoolConfig;
+use pageflow_core::users::sunrpc::RpcMix;
 use pageflow_core::{Action, BulkTarget, Profile};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -201,10 +203,12 @@ enum Op {
     Drain,
     DrainAll,
     PageCache,
+    Sunrpc,
+    PagePool,
 }
 
 impl Op {
-    const ALL: [(Op, &'static str); 7] = [
+    const ALL: [(Op, &'static str); 9] = [
         (Op::BulkArray, "alloc_pages_bulk (array)"),
         (Op::BulkList, "alloc_pages_bulk (list)"),
         (Op::Alloc, "alloc_pages"),
@@ -212,6 +216,8 @@ impl Op {
         (Op::Drain, "drain_pages (one CPU)"),
         (Op::DrainAll, "drain_all_pages"),
         (Op::PageCache, "read files into the page cache"),
+        (Op::Sunrpc, "NFS server: sunrpc svc_alloc_arg"),
+        (Op::PagePool, "network: page_pool NAPI polls"),
     ];
 }
 
@@ -305,6 +311,23 @@ pub fn action_form(props: &ActionProps) -> Html {
                 Op::Drain => Action::Drain { cpu: Some(cpu) },
                 Op::DrainAll => Action::Drain { cpu: None },
                 Op::PageCache => Action::PageCache { cpu, pages: (*n).max(0) as u32 },
+                // A server whose threads each serve `n` random RPCs (reads, writes, metadata);
+                // the kernel profile picks the era's svc_alloc_arg.
+                Op::Sunrpc => Action::Sunrpc {
+                    threads: 2,
+                    payload_kib: 1024,
+                    svc_alloc_arg: None,
+                    splice: false,
+                    sleep_budget: 8,
+                    rpcs: Vec::new(),
+                    random: Some(RpcMix { count: (*n).max(0) as u32, seed: 1 }),
+                    compare_profiles: false,
+                },
+                Op::PagePool => Action::PagePool {
+                    pool: PoolConfig { cpu, ..PoolConfig::default() },
+                    polls: (*n).max(0) as u32,
+                    budget: 64,
+                },
             };
             cb.emit(action);
         })
@@ -320,7 +343,8 @@ pub fn action_form(props: &ActionProps) -> Html {
             cb.emit((total.div_ceil(chunk), chunk));
         })
     };
-    let uses_n = matches!(*op, Op::Alloc | Op::BulkArray | Op::BulkList | Op::PageCache);
+    let uses_n =
+        matches!(*op, Op::Alloc | Op::BulkArray | Op::BulkList | Op::PageCache | Op::Sunrpc | Op::PagePool);
     let uses_into = matches!(*op, Op::Alloc | Op::BulkArray | Op::BulkList | Op::Free);
     html! {
         <form class="panel controls" onsubmit={submit} novalidate=true aria-labelledby="do-title">
@@ -337,7 +361,8 @@ pub fn action_form(props: &ActionProps) -> Html {
                     onchange={on_cpu} data-testid="action-cpu" /></label>
             }
             if uses_n {
-                <label>{ match *op { Op::Alloc => "times ", Op::PageCache => "pages ", _ => "nr_pages " } }
+                <label>{ match *op { Op::Alloc => "times ", Op::PageCache => "pages ", Op::Sunrpc => "RPCs ",
+                    Op::PagePool => "NAPI polls ", _ => "nr_pages " } }
                     <input type="number" value={n.to_string()} onchange={num(n.clone())} data-testid="action-n" /></label>
             }
             if *op == Op::Alloc {

@@ -220,18 +220,18 @@ impl Cursor {
         true
     }
 
-    /// Move to `pos`: forward by applying events, back within the current action by replaying
-    /// from its start, further back by seeking.
+    /// Move to `pos`: within the current action by applying events (from its start when going
+    /// back), into another action by seeking from a checkpoint.
     pub fn go(&mut self, t: &Timeline, pos: usize) {
         let pos = pos.min(t.events().len());
-        let start = t.action_start(self.action);
-        if pos >= self.pos {
+        let (start, next) = (t.action_start(self.action), t.action_start(self.action + 1));
+        if (start..=next).contains(&pos) && self.action < t.outcomes().len() {
+            if pos < self.pos {
+                self.view = self.base.clone();
+                self.pos = start;
+            }
             self.forward_to(t, pos);
-        } else if pos >= start && self.action < t.outcomes().len() {
-            self.view = self.base.clone();
-            self.pos = start;
-            self.forward_to(t, pos);
-        } else {
+        } else if pos != self.pos {
             *self = t.seek(pos);
         }
     }

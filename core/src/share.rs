@@ -138,7 +138,9 @@ impl fmt::Display for ShareError {
             ShareError::PayloadTooLong(n) => {
                 write!(f, "the link's payload is {n} characters long; at most {MAX_PAYLOAD_CHARS} are read")
             }
-            ShareError::Base64(e) => write!(f, "the link's payload is not URL-safe base64: {e}"),
+            ShareError::Base64(e) => {
+                write!(f, "the link's payload is not URL-safe base64 (was it cut short or changed?): {e}")
+            }
             ShareError::Truncated => write!(f, "the link is cut short (its compressed data ends early)"),
             ShareError::Corrupt => write!(f, "the link is damaged (its compressed data does not check out)"),
             ShareError::TooBig => write!(f, "the scenario is larger than {} KiB", MAX_DECODED_BYTES >> 10),

@@ -1,8 +1,9 @@
 //! `pageflow`: run page-allocator scenarios natively and print what the allocator did.
 //!
 //! Exit status: 0 on success; 2 for bad input (a missing or unreadable file, bad JSON, an invalid
-//! scenario, an unknown profile, a bad GFP expression), with `pageflow: <message>` on stderr; 1 if
-//! the model broke one of its own invariants (a bug in the model).
+//! scenario, an unknown profile, a bad GFP expression, a link that does not open), with
+//! `pageflow: <message>` on stderr; 1 if the model broke one of its own invariants (a bug in the
+//! model).
 
 use std::fs;
 use std::io::{self, BufWriter, Read, Write};
@@ -16,7 +17,7 @@ use pageflow_core::profile::{self, PROFILES};
 use pageflow_core::report::Report;
 use pageflow_core::scenario::DEFAULT_SCENARIO;
 use pageflow_core::trace::Cost;
-use pageflow_core::{calibrate, compare, Action, CostModel, Gfp, Profile, Scenario, Sim, TraceMode};
+use pageflow_core::{calibrate, compare, Action, CostModel, Gfp, Link, Profile, Scenario, Sim, TraceMode};
 
 #[derive(Parser)]
 #[command(
@@ -24,7 +25,7 @@ use pageflow_core::{calibrate, compare, Action, CostModel, Gfp, Profile, Scenari
     version,
     about = "A deterministic, traced model of the Linux page allocator",
     after_help = "Exit status: 0 on success, 2 for bad input (file, JSON, scenario, profile, GFP \
-                  expression), 1 if the model broke one of its invariants."
+                  expression, link), 1 if the model broke one of its invariants."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -71,6 +72,17 @@ enum Command {
         /// Print as JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Print the link fragment (`s=…`, to put after `#` in the playground's URL) of a scenario
+    Share {
+        /// Scenario file (JSON); `-` reads standard input
+        file: PathBuf,
+    },
+    /// Print the scenario of a link (a whole URL or its fragment) as JSON, as `run` reads it;
+    /// the link's step, lesson, slide and embed settings are not part of the scenario
+    Unshare {
+        /// A playground URL, `#s=…` or `s=…` (quote it: `&` and `#` mean something to the shell)
+        link: String,
     },
     /// Explain what the allocator decides from a GFP mask, e.g. "GFP_KERNEL | __GFP_ZERO"
     Gfp {
@@ -122,6 +134,8 @@ fn main() -> ExitCode {
         Command::Profiles { json } => profiles(json),
         Command::Cost { profile, calibrate, json } => cost(&profile, calibrate, json),
         Command::Gfp { expr, profile, order, json } => explain_gfp(&expr, &profile, order, json),
+        Command::Share { file } => share(&file),
+        Command::Unshare { link } => unshare(&link),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -232,6 +246,18 @@ fn compare(a: &PathBuf, b: &PathBuf, json: bool) -> Result<(), Failure> {
     } else {
         print(&comparison.to_text())
     }
+}
+
+fn share(file: &PathBuf) -> Result<(), Failure> {
+    let (text, name) = read_scenario(Some(file))?;
+    let scenario = Scenario::from_json(&text).map_err(|e| Failure::Input(format!("{name}: {e}")))?;
+    let fragment = Link::new(scenario).to_fragment().map_err(|e| Failure::Input(format!("{name}: {e}")))?;
+    print(&(fragment + "\n"))
+}
+
+fn unshare(link: &str) -> Result<(), Failure> {
+    let link = Link::parse(link).map_err(|e| Failure::Input(e.to_string()))?;
+    print(&(link.scenario.to_json() + "\n"))
 }
 
 fn profiles(json: bool) -> Result<(), Failure> {

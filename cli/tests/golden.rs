@@ -9,6 +9,9 @@
 //!
 //! `pageflow compare` has its golden files in `cli/tests/golden/compare/`.
 //!
+//! `pageflow share` has its golden link in `cli/tests/golden/share/`; `unshare` must give back
+//! every scenario it shared, in the format `run` reads.
+//!
 //! The other tests check `--json`, `--trace`, and that bad input exits with status 2 and a message
 //! naming the problem, never a panic.
 
@@ -16,6 +19,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use pageflow_core::Scenario;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cli/ is inside the workspace").to_path_buf()
@@ -422,4 +427,52 @@ fn compare_with_a_bad_scenario_is_an_input_error_naming_the_file() {
     assert_input_error(&o, &["<stdin>", "not a valid scenario"]);
     let o = pageflow(&["compare", good.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "a missing second scenario is a usage error");
+}
+
+#[test]
+fn share_prints_the_default_scenarios_link_as_in_its_golden_file() {
+    let file = scenarios_dir().join("default.json");
+    if let Some(failure) = check_golden("share/default", &["share", file.to_str().unwrap()]) {
+        panic!("{failure}");
+    }
+}
+
+#[test]
+fn unshare_of_every_scenarios_link_prints_json_that_runs_like_the_file() {
+    for file in scenario_files() {
+        let path = file.to_str().expect("a UTF-8 path");
+        let shared = pageflow(&["share", path]);
+        assert!(shared.status.success(), "{path}: {}", stderr(&shared));
+        let fragment = stdout(&shared);
+        assert!(fragment.starts_with("s=1.jz.") && fragment.ends_with('\n'), "{path}: {fragment}");
+        let url = format!("https://example.org/pageflow/#{}&step=3", fragment.trim_end());
+        let unshared = pageflow(&["unshare", &url]);
+        assert!(unshared.status.success(), "{path}: {}", stderr(&unshared));
+        let json = stdout(&unshared);
+        let original = Scenario::from_json(&fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(Scenario::from_json(&json), Ok(original.clone()), "{path}");
+        assert_eq!(json, original.to_json() + "\n", "{path}: the format `run` reads, pretty-printed");
+    }
+    let fixture = root().join("core/tests/share_fixtures/default.link");
+    let unshared = pageflow(&["unshare", fs::read_to_string(fixture).unwrap().trim_end()]);
+    let run = pageflow_stdin(&["run", "-"], &stdout(&unshared));
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(stdout(&run), fs::read_to_string(golden_dir().join("default.txt")).unwrap());
+}
+
+#[test]
+fn unshare_of_a_bad_link_is_an_input_error_saying_what_is_wrong() {
+    assert_input_error(&pageflow(&["unshare", "https://example.org/pageflow/"]), &["no scenario", "s="]);
+    assert_input_error(&pageflow(&["unshare", "s=2.jz.AAAA"]), &["version \"2\"", "reads version 1"]);
+    let fragment = fs::read_to_string(root().join("core/tests/share_fixtures/default.link")).unwrap();
+    assert_input_error(&pageflow(&["unshare", &fragment[..201]]), &["cut short"]);
+    assert_input_error(&pageflow(&["unshare", &fragment[..200]]), &["base64", "cut short or changed"]);
+    assert_input_error(&pageflow(&["unshare", &format!("{}&step=x", fragment.trim_end())]), &["step=\"x\""]);
+}
+
+#[test]
+fn share_of_a_bad_scenario_is_an_input_error_naming_the_file() {
+    assert_input_error(&pageflow(&["share", "no/such/scenario.json"]), &["no/such/scenario.json"]);
+    let o = pageflow_stdin(&["share", "-"], &default_with("\"cpus\": 4", "\"cpus\": 0"));
+    assert_input_error(&o, &["<stdin>", "machine.cpus", "1 to 64"]);
 }

@@ -369,6 +369,15 @@ fn cost_calibrate_prints_model_against_published_rows() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let targets = v["calibration"]["targets"].as_array().unwrap();
     assert!(targets.iter().any(|t| t["published"] == 98.0 && t["profile"] == "5.14"), "{targets:?}");
+    let lever = targets.iter().find(|t| t["published"] == 4.59).expect("Lever's array row");
+    assert_eq!(
+        (&lever["unit"], &lever["asserted"]),
+        (&serde_json::json!("µs/call"), &serde_json::json!(true))
+    );
+    let o = pageflow(&["cost", "--calibrate"]);
+    let text = stdout(&o);
+    assert!(text.contains("svc_alloc_arg 1 MiB READ, per-page alloc_page loop"), "{text}");
+    assert!(text.contains("not asserted: see DEVIATIONS.md"), "{text}");
 }
 
 #[test]

@@ -858,7 +858,7 @@ pub struct RequestHistogram {
     /// Calls that went to the single-page path (`alloc_page`, or a bulk call handed to
     /// `__alloc_pages`).
     pub single_page: u64,
-    /// Calls whose path is unknown because the trace did not record them.
+    /// Calls whose path is unknown because the trace was off.
     pub unclassified: u64,
 }
 
@@ -921,7 +921,10 @@ impl RequestHistogram {
         }
         out += &format!("{indent}{:<10} {:>8} {:>12}\n", "all", self.calls, self.single_page);
         if self.unclassified > 0 {
-            out += &format!("{indent}({} calls not recorded: their path is unknown)\n", self.unclassified);
+            out += &format!(
+                "{indent}({} calls made with the trace off: their path is unknown)\n",
+                self.unclassified
+            );
         }
         out
     }
@@ -941,8 +944,8 @@ pub struct ProfileHistogram {
 }
 
 /// Run `rpcs` on a freshly booted machine of `machine` for every profile, each with its own
-/// `svc_alloc_arg` (`svc`'s form is ignored), and histogram the bulk request sizes. Events are
-/// recorded only long enough to classify each call, so memory stays flat.
+/// `svc_alloc_arg` (`svc`'s form is ignored), and histogram the bulk request sizes. The trace
+/// counts: each allocator call is classified as it returns, so memory stays flat.
 pub fn request_histograms(
     machine: &MachineConfig,
     svc: SvcConfig,
@@ -950,13 +953,11 @@ pub fn request_histograms(
 ) -> Result<Vec<ProfileHistogram>, ConfigError> {
     let mut out = Vec::new();
     for profile in PROFILES {
-        let mut m = Machine::new(machine, profile, TraceMode::Record)?;
+        let mut m = Machine::new(machine, profile, TraceMode::Count)?;
         let mut serv = SvcServ::new(&mut m, SvcConfig { form: profile.svc_alloc_arg, ..svc })?;
-        m.trace.events.clear();
         let mut refills = Vec::new();
         for rpc in rpcs {
             serv.serve(&mut m, rpc);
-            m.trace.events.clear();
             refills.append(&mut serv.refills);
         }
         out.push(ProfileHistogram {

@@ -300,7 +300,7 @@ fn cost(profile_id: &str, calibrate: bool, json: bool) -> Result<(), Failure> {
     let profile = find_profile(profile_id)?;
     let model = CostModel::for_profile(profile);
     let terms = model.terms(&Cost::default());
-    let targets = if calibrate { calibrate::brouer_targets() } else { Vec::new() };
+    let targets = if calibrate { calibrate::targets() } else { Vec::new() };
     if json {
         let mut value = serde_json::json!({ "profile": profile.id, "model": model, "terms": terms });
         if calibrate {
@@ -321,7 +321,8 @@ fn cost(profile_id: &str, calibrate: bool, json: bool) -> Result<(), Failure> {
     }
     if calibrate {
         out += &format!(
-            "\nCalibration: page_bench04_bulk on the model (tolerance ±{:.0} %)\n",
+            "\nCalibration: page_bench04_bulk and svc_alloc_arg on the model, each row priced with its \
+             profile's table (tolerance ±{:.0} %)\n",
             calibrate::TOLERANCE * 100.0
         );
         out += &calibrate::render(&targets);

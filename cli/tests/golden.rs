@@ -374,6 +374,15 @@ fn cost_calibrate_prints_model_against_published_rows() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let targets = v["calibration"]["targets"].as_array().unwrap();
     assert!(targets.iter().any(|t| t["published"] == 98.0 && t["profile"] == "5.14"), "{targets:?}");
+    let lever = targets.iter().find(|t| t["published"] == 4.59).expect("Lever's array row");
+    assert_eq!(
+        (&lever["unit"], &lever["asserted"]),
+        (&serde_json::json!("µs/call"), &serde_json::json!(true))
+    );
+    let o = pageflow(&["cost", "--calibrate"]);
+    let text = stdout(&o);
+    assert!(text.contains("svc_alloc_arg 1 MiB READ, per-page alloc_page loop"), "{text}");
+    assert!(text.contains("not asserted: see DEVIATIONS.md"), "{text}");
 }
 
 #[test]
@@ -389,6 +398,34 @@ fn compare_of_batch_31_and_batch_63_matches_its_golden_output() {
     if let Some(failure) = check_golden("compare/batch-31-vs-batch-63", &args) {
         panic!("{failure}");
     }
+}
+
+#[test]
+fn compare_of_the_sunrpc_eras_shows_the_user_model_rows_and_matches_its_golden_output() {
+    let a = scenarios_dir().join("sunrpc-5.13-sleep-on-shortfall.json");
+    let b = scenarios_dir().join("sunrpc-retry-on-progress.json");
+    let args = ["compare", a.to_str().unwrap(), b.to_str().unwrap()];
+    if let Some(failure) = check_golden("compare/sunrpc-5.13-sleep-on-shortfall-vs-retry-on-progress", &args)
+    {
+        panic!("{failure}");
+    }
+    let o = pageflow(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("--json prints JSON");
+    let row = |name: &str| {
+        let r = v["user_rows"].as_array().unwrap().iter().find(|r| r["name"] == name).cloned();
+        let r = r.unwrap_or_else(|| panic!("no user row {name:?}"));
+        (r["a"].as_f64().unwrap(), r["b"].as_f64().unwrap())
+    };
+    // 5.13 sleeps 500 ms on every short refill; 6.1 retries at once, one page per call.
+    let (sleeps_a, sleeps_b) = row("sunrpc sleeps");
+    assert!(sleeps_a > 0.0 && sleeps_b == 0.0, "sleeps {sleeps_a} / {sleeps_b}");
+    assert_eq!(row("sunrpc slept ms").0, 500.0 * sleeps_a);
+    let (refills_a, refills_b) = row("sunrpc svc_alloc_arg refills");
+    assert_eq!(refills_a, refills_b, "the same requests need the same refills");
+    let (single_a, single_b) = row("sunrpc single-page calls");
+    assert!(single_b > single_a, "6.1 makes up for the sleeps with single-page calls");
+    assert!(single_b <= row("sunrpc allocator calls").1);
 }
 
 #[test]

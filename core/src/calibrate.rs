@@ -10,6 +10,12 @@
 //! series were published: v5r9 of the bulk series (IRQs disabled around pcp sections, stats per
 //! page: the "5.13" profile) and v1r15 of Mel Gorman's local_lock series (local_lock, batched
 //! bulk stats: the "5.14" profile).
+//!
+//! Chuck Lever's `svc_alloc_arg()` latencies (the v6 cover letter of the bulk series, reference
+//! §7) time one refill of an nfsd thread's `rq_pages`: the per-page `alloc_page()` loop of 5.12,
+//! the list prototype, and 5.13's array loop. The model runs the sunrpc user model
+//! ([`crate::users::sunrpc`]) in each form on the same warm machine, priced with the same table
+//! as Brouer's rows ([`LeverRun`]).
 
 use std::fmt::Write as _;
 
@@ -22,7 +28,9 @@ use crate::gfp::Gfp;
 use crate::machine::{Machine, Slots};
 use crate::mem::NIL;
 use crate::profile::Profile;
+use crate::profile::SvcAllocArg;
 use crate::trace::{Cost, TraceMode};
+use crate::users::sunrpc::{RefillRecord, Rpc, SvcConfig, SvcServ};
 
 /// How far a model figure may be from its published one and still count as calibrated.
 pub const TOLERANCE: f64 = 0.20;
@@ -70,11 +78,16 @@ pub struct Bench04Run {
 /// loop sees.
 const WARM_UP_PAGES: u32 = 10_000;
 
+/// The machine every calibration workload runs on: 4 GiB (DMA 16 MiB, DMA32 2032 MiB, NORMAL
+/// 2048 MiB), 2 CPUs.
+fn calibration_machine(profile: &'static Profile, mode: TraceMode) -> Machine {
+    Machine::new(&MachineConfig::simple(2032, 2048, 2), profile, mode).expect("a valid machine")
+}
+
 impl Bench04Run {
-    /// A warm 4 GiB machine (DMA 16 MiB, DMA32 2032 MiB, NORMAL 2048 MiB, 2 CPUs).
+    /// A warm 4 GiB machine ([`calibration_machine`]).
     pub fn new(profile: &'static Profile, kind: Bench04, mode: TraceMode) -> Bench04Run {
-        let mut machine =
-            Machine::new(&MachineConfig::simple(2032, 2048, 2), profile, mode).expect("a valid machine");
+        let mut machine = calibration_machine(profile, mode);
         let holder = match kind {
             Bench04::Single => machine.array_holder("page_bench04", 1),
             Bench04::Array { step } => machine.array_holder("page_bench04", step as usize),
@@ -143,6 +156,145 @@ pub fn bench04_cycles_per_page(profile: &'static Profile, kind: Bench04) -> f64 
     CostModel::for_profile(profile).cycles(&cost) / f64::from(rounds * kind.pages())
 }
 
+/// Chuck Lever's workload as the model has it: an nfsd thread on CPU 0 of the calibration
+/// machine answering 1 MiB NFS READs over TCP, refilling its `rq_pages` with one form of
+/// `svc_alloc_arg()` before every request, while the transmit completions free the reply pages
+/// on CPU 1.
+///
+/// A 1 MiB READ is the request that makes `svc_alloc_arg()` work hardest and the one NFS
+/// throughput tests are made of: its reply takes the head page and 256 data pages after the
+/// request page, and `svc_xprt_release()` drops sunrpc's references to all 257, so the thread's
+/// next refill fills 257 holes. Lever did not publish his request mix; his per-call figures fit
+/// refills of about this size (4.590 µs for 257 pages is 18 ns a page, near Brouer's bulk cost).
+///
+/// The reply went out by `kernel_sendpage()`, so its pages are freed when TCP frees the skbs
+/// after the ACK, in the NET_RX softirq of the CPU the connection's interrupts go to, not on the
+/// nfsd thread's CPU ([`SvcConfig::tx_completion_cpu`]). The thread's pcp list therefore does
+/// not get its pages back: every refill drains it and `rmqueue_bulk()` refills it from the buddy
+/// lists under `zone->lock`, as on a server whose nfsd threads outnumber its interrupt CPUs.
+pub struct LeverRun {
+    pub machine: Machine,
+    pub serv: SvcServ,
+}
+
+/// The request of Lever's workload in the model.
+pub const LEVER_READ: Rpc = Rpc::Read { kib: 1024 };
+/// The CPU whose softirq frees the transmitted pages; the nfsd thread runs on CPU 0.
+const LEVER_TX_COMPLETION_CPU: u16 = 1;
+/// READs served before measuring: the thread's first refills (after `svc_init_buffer()`) and
+/// the pcp lists' first refills are not what a long NFS run sees.
+const LEVER_WARM_UP_READS: u32 = 64;
+
+impl LeverRun {
+    /// A warm server whose threads refill with `form` (which must be one the profile has the
+    /// API for).
+    pub fn new(profile: &'static Profile, form: SvcAllocArg, mode: TraceMode) -> LeverRun {
+        let mut machine = calibration_machine(profile, mode);
+        let config = SvcConfig {
+            form,
+            tx_completion_cpu: Some(LEVER_TX_COMPLETION_CPU),
+            ..SvcConfig::new(1, profile)
+        };
+        let serv = SvcServ::new(&mut machine, config).expect("the calibration profiles have the form's API");
+        let mut run = LeverRun { machine, serv };
+        for _ in 0..LEVER_WARM_UP_READS {
+            run.read();
+        }
+        run
+    }
+
+    /// Serve one READ, as `run_sunrpc` does (kswapd runs after the request), and return the
+    /// `svc_alloc_arg()` refill it needed: one, since no refill gives up on a 4 GiB machine.
+    pub fn read(&mut self) -> RefillRecord {
+        self.serv.serve(&mut self.machine, &LEVER_READ);
+        self.machine.run_kswapd();
+        let mut refills = std::mem::take(&mut self.serv.refills);
+        assert_eq!(refills.len(), 1, "one svc_alloc_arg() per READ");
+        refills.pop().expect("one refill")
+    }
+}
+
+/// What `svc_alloc_arg()` costs per call in one form, on average over a run of READs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct SvcAllocArgCost {
+    pub refills: u32,
+    /// Holes filled per refill.
+    pub pages_per_refill: f64,
+    /// Allocator calls per refill.
+    pub calls_per_refill: f64,
+    /// The allocator's counted events, summed over the refills.
+    pub cost: Cost,
+    /// Sleeps taken: none on a warm machine (a sleep is server time, not CPU time, and would not
+    /// be priced).
+    pub sleeps: u32,
+    /// Simulated µs per refill: the priced allocator events. The lines of `svc_alloc_arg()`
+    /// itself (the hole scan, moving pages off the list) are the caller's instructions and have
+    /// no price in the model.
+    pub micros_per_refill: f64,
+}
+
+/// `svc_alloc_arg()` in `form`, run `reads` times on a warm [`LeverRun`] and priced with the
+/// profile's [`CostModel`].
+pub fn svc_alloc_arg_cost(profile: &'static Profile, form: SvcAllocArg, reads: u32) -> SvcAllocArgCost {
+    let mut run = LeverRun::new(profile, form, TraceMode::Count);
+    let (mut cost, mut pages, mut calls, mut sleeps) = (Cost::default(), 0u64, 0u64, 0u32);
+    for _ in 0..reads {
+        let r = run.read();
+        cost = cost.plus(&r.cost);
+        pages += u64::from(r.filled);
+        calls += u64::from(r.calls);
+        sleeps += r.sleeps;
+    }
+    let n = f64::from(reads);
+    SvcAllocArgCost {
+        refills: reads,
+        pages_per_refill: pages as f64 / n,
+        calls_per_refill: calls as f64 / n,
+        cost,
+        sleeps,
+        micros_per_refill: CostModel::for_profile(profile).nanos(&cost) / n / 1000.0,
+    }
+}
+
+/// Lever's `svc_alloc_arg()` µs per call (reference §7): the 5.12 per-page loop (532,571
+/// calls), the list API (517,034) and the array API (517,442), all on the bulk series v6, which
+/// the "5.13" profile models (IRQs disabled around pcp sections, stats per page); the list form
+/// is the prototype's (count the holes, one list call, move the pages into the holes). The last
+/// column says whether the row is held to [`TOLERANCE`]: the per-page loop and the list form are
+/// not, because the model leaves out work they do (DEVIATIONS.md, "Cost model").
+const LEVER: [(SvcAllocArg, &str, f64, bool); 3] = [
+    (SvcAllocArg::PerPage, "per-page alloc_page loop", 25.007, false),
+    (SvcAllocArg::ListRfc, "list API", 6.258, false),
+    (SvcAllocArg::ArraySleepOnShortfall, "array API", 4.590, true),
+];
+const LEVER_PROFILE: &str = "5.13";
+/// READs measured per form (each refill is 257 pages, so this is about 100,000 pages).
+const LEVER_READS: u32 = 400;
+
+/// Every Lever row, run on the model.
+pub fn lever_targets() -> Vec<Target> {
+    let profile = Profile::by_id(LEVER_PROFILE).expect("calibration profiles exist");
+    LEVER
+        .iter()
+        .map(|&(form, label, published, asserted)| Target {
+            name: format!("svc_alloc_arg 1 MiB READ, {label}"),
+            source: "Lever, bulk series v6 cover letter",
+            profile: LEVER_PROFILE,
+            unit: "µs/call",
+            published,
+            model: svc_alloc_arg_cost(profile, form, LEVER_READS).micros_per_refill,
+            asserted,
+        })
+        .collect()
+}
+
+/// Every calibration row: Brouer's, then Lever's, all priced with [`CostModel::for_profile`].
+pub fn targets() -> Vec<Target> {
+    let mut all = brouer_targets();
+    all.extend(lever_targets());
+    all
+}
+
 /// A published figure and the model's figure for the same workload.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Target {
@@ -156,6 +308,10 @@ pub struct Target {
     pub unit: &'static str,
     pub published: f64,
     pub model: f64,
+    /// The calibration test holds this row to [`TOLERANCE`]. A row that is not is printed all
+    /// the same: the model is known to leave out work its workload does, and DEVIATIONS.md says
+    /// which.
+    pub asserted: bool,
 }
 
 impl Target {
@@ -193,13 +349,14 @@ pub fn brouer_targets() -> Vec<Target> {
                 unit: "cycles/page",
                 published,
                 model: bench04_cycles_per_page(p, kind),
+                asserted: true,
             }
         })
         .collect()
 }
 
-/// The targets as a table: model against published, the error, and whether it is within
-/// [`TOLERANCE`].
+/// The targets as a table: model against published, the error, whether it is within
+/// [`TOLERANCE`], and which rows the calibration test does not hold to it.
 pub fn render(targets: &[Target]) -> String {
     let name_w = targets.iter().map(|t| t.name.len()).max().unwrap_or(0).max(8);
     let source_w = targets.iter().map(|t| t.source.len()).max().unwrap_or(0).max(6);
@@ -220,7 +377,12 @@ pub fn render(targets: &[Target]) -> String {
             t.model,
             100.0 * t.error(),
             t.unit,
-            if t.within_tolerance() { "" } else { "  (outside tolerance)" }
+            match (t.within_tolerance(), t.asserted) {
+                (true, true) => "",
+                (true, false) => "  (not asserted)",
+                (false, true) => "  (outside tolerance)",
+                (false, false) => "  (outside tolerance; not asserted: see DEVIATIONS.md)",
+            }
         );
     }
     out

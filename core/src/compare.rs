@@ -15,6 +15,7 @@ use crate::cost::CostModel;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::Sim;
 use crate::trace::{Cost, TraceMode};
+use crate::users::{SunrpcRun, UserRun};
 
 /// One line of a side-by-side table: a quantity in A and in B, and `delta = b - a`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -79,7 +80,8 @@ pub struct Comparison {
     pub totals: Vec<Row>,
     pub calls: Vec<CallPair>,
     pub free_pages: Vec<FreeCurve>,
-    /// Rows a model of the caller adds (sleeps, time per refill …); empty until one does.
+    /// Rows the models of the callers add: for sunrpc, refills, sleeps, slept ms, allocator
+    /// and single-page calls, and simulated ns per refill; empty when neither side has a user.
     pub user_rows: Vec<Row>,
 }
 
@@ -113,6 +115,45 @@ struct Run {
     total: Cost,
     /// (zone label, free pages after boot and after each action).
     curves: Vec<(String, Vec<i64>)>,
+    /// The side's sunrpc actions summed, if it has any.
+    sunrpc: Option<SunrpcTotals>,
+}
+
+/// What the `svc_alloc_arg()` refills of a side's sunrpc actions did, summed.
+#[derive(Clone, Copy, Debug, Default)]
+struct SunrpcTotals {
+    refills: u64,
+    sleeps: u64,
+    slept_ms: u64,
+    calls: u64,
+    single_page_calls: u64,
+    cost: Cost,
+}
+
+impl SunrpcTotals {
+    /// The sums over every sunrpc run of a simulation; `None` if it ran none.
+    fn of(users: &[UserRun]) -> Option<SunrpcTotals> {
+        let runs: Vec<&SunrpcRun> = users
+            .iter()
+            .filter_map(|u| match u {
+                UserRun::Sunrpc(run) => Some(run),
+                UserRun::PagePool(_) => None,
+            })
+            .collect();
+        if runs.is_empty() {
+            return None;
+        }
+        let mut t = SunrpcTotals::default();
+        for r in runs.iter().flat_map(|run| &run.refills) {
+            t.refills += 1;
+            t.sleeps += u64::from(r.sleeps);
+            t.slept_ms += r.slept_ms;
+            t.calls += u64::from(r.calls);
+            t.single_page_calls += u64::from(r.single_page_calls);
+            t.cost = t.cost.plus(&r.cost);
+        }
+        Some(t)
+    }
 }
 
 fn run(label: char, scenario: &Scenario, prices: Option<&CostModel>) -> Result<Run, CompareError> {
@@ -146,6 +187,7 @@ fn run(label: char, scenario: &Scenario, prices: Option<&CostModel>) -> Result<R
         calls,
         total: sim.machine.trace.cost,
         curves,
+        sunrpc: SunrpcTotals::of(&sim.users),
     })
 }
 
@@ -171,6 +213,33 @@ fn totals(a: &Run, b: &Run) -> Vec<Row> {
     ]
 }
 
+/// The sunrpc rows, when either side served RPCs (a side without sunrpc actions counts zero):
+/// `svc_alloc_arg()` refills, the sleeps they took and the server time those took, allocator
+/// calls, the calls that ended in the single-page allocator, and the simulated time of the
+/// allocator's work per refill (sleeps are server time and are not in it).
+fn user_rows(a: &Run, b: &Run) -> Vec<Row> {
+    if a.sunrpc.is_none() && b.sunrpc.is_none() {
+        return Vec::new();
+    }
+    let (ta, tb) = (a.sunrpc.unwrap_or_default(), b.sunrpc.unwrap_or_default());
+    let count = |name: &str, f: fn(&SunrpcTotals) -> u64| Row::new(name, f(&ta) as f64, f(&tb) as f64);
+    let ns_per_refill = |run: &Run, t: &SunrpcTotals| {
+        if t.refills == 0 {
+            0.0
+        } else {
+            run.side.cost_model.nanos(&t.cost) / t.refills as f64
+        }
+    };
+    vec![
+        count("sunrpc svc_alloc_arg refills", |t| t.refills),
+        count("sunrpc sleeps", |t| t.sleeps),
+        count("sunrpc slept ms", |t| t.slept_ms),
+        count("sunrpc allocator calls", |t| t.calls),
+        count("sunrpc single-page calls", |t| t.single_page_calls),
+        Row::new("sunrpc simulated ns per refill", ns_per_refill(a, &ta), ns_per_refill(b, &tb)),
+    ]
+}
+
 /// Run two scenarios and line them up. `prices`: one cost model for both sides (the UI's edited
 /// table), or `None` for each side's own era table ([`CostModel::for_profile`]).
 pub fn compare(a: &Scenario, b: &Scenario, prices: Option<&CostModel>) -> Result<Comparison, CompareError> {
@@ -190,14 +259,8 @@ pub fn compare(a: &Scenario, b: &Scenario, prices: Option<&CostModel>) -> Result
         .into_iter()
         .map(|l| FreeCurve { zone: l.clone(), a: curve_of(&ra, l), b: curve_of(&rb, l) })
         .collect();
-    Ok(Comparison {
-        totals: totals(&ra, &rb),
-        a: ra.side,
-        b: rb.side,
-        calls,
-        free_pages,
-        user_rows: Vec::new(),
-    })
+    let user_rows = user_rows(&ra, &rb);
+    Ok(Comparison { totals: totals(&ra, &rb), a: ra.side, b: rb.side, calls, free_pages, user_rows })
 }
 
 /// A number for a table: whole numbers without decimals, others with one.

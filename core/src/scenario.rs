@@ -115,6 +115,8 @@ pub enum Action {
         splice: bool,
         #[serde(default = "default_sleep_budget")]
         sleep_budget: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tx_completion_cpu: Option<u16>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         rpcs: Vec<Rpc>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,15 +156,22 @@ impl Action {
     /// The server configuration of a `sunrpc` action on `profile`.
     pub fn svc_config(&self, profile: &Profile) -> Option<SvcConfig> {
         match self {
-            Action::Sunrpc { threads, payload_kib, svc_alloc_arg, splice, sleep_budget, .. } => {
-                Some(SvcConfig {
-                    threads: *threads,
-                    payload_kib: *payload_kib,
-                    form: svc_alloc_arg.unwrap_or(profile.svc_alloc_arg),
-                    splice: *splice,
-                    sleep_budget: *sleep_budget,
-                })
-            }
+            Action::Sunrpc {
+                threads,
+                payload_kib,
+                svc_alloc_arg,
+                splice,
+                sleep_budget,
+                tx_completion_cpu,
+                ..
+            } => Some(SvcConfig {
+                threads: *threads,
+                payload_kib: *payload_kib,
+                form: svc_alloc_arg.unwrap_or(profile.svc_alloc_arg),
+                splice: *splice,
+                sleep_budget: *sleep_budget,
+                tx_completion_cpu: *tx_completion_cpu,
+            }),
             _ => None,
         }
     }
@@ -271,10 +280,10 @@ impl Scenario {
                 value,
                 allowed,
             };
-            let check_cpu = |cpu: u16| {
+            let check_cpu_field = |name: &str, cpu: u16| {
                 if u32::from(cpu) >= cpus {
                     Err(bad(
-                        "cpu",
+                        name,
                         cpu.to_string(),
                         format!("0 to {} (the machine has {cpus} CPUs)", cpus - 1),
                     ))
@@ -282,6 +291,7 @@ impl Scenario {
                     Ok(())
                 }
             };
+            let check_cpu = |cpu: u16| check_cpu_field("cpu", cpu);
             let check_gfp = |text: &str| -> Result<Gfp, ConfigError> {
                 let refuse = |e: &dyn std::fmt::Display| {
                     bad(
@@ -356,7 +366,10 @@ impl Scenario {
                         return Err(bad("ops", ops.to_string(), format!("at most {MAX_RANDOM_OPS}")));
                     }
                 }
-                Action::Sunrpc { sleep_budget, rpcs, random, .. } => {
+                Action::Sunrpc { sleep_budget, rpcs, random, tx_completion_cpu, .. } => {
+                    if let Some(c) = tx_completion_cpu {
+                        check_cpu_field("tx_completion_cpu", *c)?;
+                    }
                     let svc = action.svc_config(profile).expect("a sunrpc action");
                     svc.validate(profile, &format!("actions[{i}]"))?;
                     if *sleep_budget > MAX_SLEEP_BUDGET {
@@ -441,6 +454,7 @@ mod tests {
             svc_alloc_arg: None,
             splice: false,
             sleep_budget: 8,
+            tx_completion_cpu: None,
             rpcs: Vec::new(),
             random: None,
             compare_profiles: false,
@@ -448,6 +462,11 @@ mod tests {
         let e = s.validate().unwrap_err();
         assert_eq!((e.field.as_str(), e.value.as_str()), ("actions[0].threads", "0"));
         assert!(e.allowed.contains("1 to"), "{e}");
+        if let Action::Sunrpc { threads, tx_completion_cpu, .. } = &mut s.actions[0] {
+            (*threads, *tx_completion_cpu) = (1, Some(4));
+        }
+        let e = s.validate().unwrap_err();
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("actions[0].tx_completion_cpu", "4"));
         s.profile = "rfc-2021".into();
         s.actions = vec![Action::Sunrpc {
             threads: 1,
@@ -455,6 +474,7 @@ mod tests {
             svc_alloc_arg: Some(SvcAllocArg::ArrayRetryOnProgress),
             splice: false,
             sleep_budget: 8,
+            tx_completion_cpu: None,
             rpcs: vec![Rpc::Read { kib: 2048 }],
             random: None,
             compare_profiles: false,

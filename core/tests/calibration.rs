@@ -1,16 +1,19 @@
-//! The cost model is calibrated: Brouer's `page_bench04_bulk` loops, run on the model and priced
-//! with one cycle table ([`CostModel::for_profile`], which differs between eras only in the pcp
-//! lock), land within ±20 % of his published cycles per page. The table of model against
-//! published figures is printed (`cargo test -p pageflow-core --test calibration -- --nocapture`).
+//! The cost model is calibrated: published kernel figures, rerun on the model and priced with
+//! one cycle table ([`CostModel::for_profile`], which differs between eras only in the pcp lock),
+//! land within ±20 %. The table of model against published figures is printed
+//! (`cargo test -p pageflow-core --test calibration -- --nocapture`).
 //!
-//! Required by the issue: the local_lock series (profile 5.14), single page 194 cycles and array
-//! step 64 98 cycles. The other four rows (list step 64, and the v5r9 series on profile 5.13) are
-//! checked too: the same table has to serve them.
+//! Brouer's `page_bench04_bulk` cycles per page: required by the issue, the local_lock series
+//! (profile 5.14) single page 194 cycles and array step 64 98 cycles; the other four rows (list
+//! step 64, and the v5r9 series on profile 5.13) are checked too.
 //!
-//! More targets join by extending the list handed to [`render`] and the loop below: Chuck
-//! Lever's `svc_alloc_arg()` latencies need the sunrpc user model and will be rows in µs/call.
+//! Lever's `svc_alloc_arg()` µs per call, on the sunrpc user model answering 1 MiB NFS READs
+//! ([`calibrate::LeverRun`]): the array API row is checked. The per-page loop and list API rows
+//! are printed but not asserted: the model leaves out work they do (DEVIATIONS.md, "Cost
+//! model"), and the tests below pin down that the gap is a shortfall of the model, not an excess.
 
-use pageflow_core::calibrate::{self, brouer_targets, render, Bench04, Target, TOLERANCE};
+use pageflow_core::calibrate::{self, render, Bench04, Target, TOLERANCE};
+use pageflow_core::profile::SvcAllocArg;
 use pageflow_core::sim::alloc_into;
 use pageflow_core::trace::TraceMode;
 use pageflow_core::{CostModel, Gfp, Machine, MachineConfig, Profile};
@@ -23,20 +26,22 @@ fn target<'a>(targets: &'a [Target], profile: &str, name: &str) -> &'a Target {
 }
 
 #[test]
-fn brouer_page_bench04_is_within_tolerance_on_every_row() {
-    let targets = brouer_targets();
-    println!("\nCost model calibration (simulated cycles, tolerance ±{:.0} %)", TOLERANCE * 100.0);
+fn every_asserted_row_is_within_tolerance_with_one_cost_table() {
+    let targets = calibrate::targets();
+    println!("\nCost model calibration (simulated cycles and µs, tolerance ±{:.0} %)", TOLERANCE * 100.0);
     print!("{}", render(&targets));
     for name in ["single alloc_pages+free", "array step 64"] {
-        assert!(target(&targets, "5.14", name).within_tolerance(), "the issue's row {name:?} on 5.14");
+        let t = target(&targets, "5.14", name);
+        assert!(t.asserted && t.within_tolerance(), "the issue's row {name:?} on 5.14");
     }
-    let outside: Vec<&Target> = targets.iter().filter(|t| !t.within_tolerance()).collect();
+    assert!(target(&targets, "5.13", "1 MiB READ, array API").asserted, "Lever's array row is checked");
+    let outside: Vec<&Target> = targets.iter().filter(|t| t.asserted && !t.within_tolerance()).collect();
     assert!(outside.is_empty(), "outside ±{:.0} %: {outside:#?}", TOLERANCE * 100.0);
 }
 
 #[test]
 fn bulk_allocation_is_cheaper_per_page_than_single_pages_in_both_series() {
-    let targets = brouer_targets();
+    let targets = calibrate::brouer_targets();
     for profile in ["5.13", "5.14"] {
         let single = target(&targets, profile, "single alloc_pages+free").model;
         let array = target(&targets, profile, "array step 64").model;
@@ -46,7 +51,7 @@ fn bulk_allocation_is_cheaper_per_page_than_single_pages_in_both_series() {
 
 #[test]
 fn the_local_lock_series_batches_the_bulk_stats_so_its_array_rounds_cost_less() {
-    let targets = brouer_targets();
+    let targets = calibrate::brouer_targets();
     let v5 = target(&targets, "5.13", "array step 64").model;
     let local_lock = target(&targets, "5.14", "array step 64").model;
     assert!(local_lock < v5, "5.14 {local_lock:.1} vs 5.13 {v5:.1}");
@@ -62,6 +67,54 @@ fn a_warm_single_page_loop_never_takes_the_zone_lock() {
     assert_eq!(cost.pcp_lock, 2000, "one pcp section to allocate, one to free");
     assert_eq!(cost.prep_pages, 1000);
     assert_eq!(cost.freed_pages, 1000);
+}
+
+#[test]
+fn each_svc_alloc_arg_of_levers_workload_fills_257_holes_without_sleeping() {
+    // A 1 MiB READ's reply is a head page and 256 data pages; the per-page loop makes one
+    // alloc_page() call per hole, the bulk forms one call for all of them.
+    let p = Profile::by_id("5.13").unwrap();
+    for (form, calls) in [
+        (SvcAllocArg::PerPage, 257.0),
+        (SvcAllocArg::ListRfc, 1.0),
+        (SvcAllocArg::ArraySleepOnShortfall, 1.0),
+    ] {
+        let c = calibrate::svc_alloc_arg_cost(p, form, 20);
+        assert_eq!((c.pages_per_refill, c.calls_per_refill, c.sleeps), (257.0, calls, 0), "{form:?}");
+        assert_eq!(c.cost.freed_pages, 0, "{form:?}: frees belong to svc_xprt_release, not the refill");
+    }
+}
+
+#[test]
+fn transmit_completions_on_another_cpu_make_every_refill_go_to_the_buddy_lists() {
+    // The reply pages are freed on CPU 1, so the thread's pcp list on CPU 0 never gets them
+    // back: each 257-page refill takes rmqueue_bulk() batches from the buddy lists under
+    // zone->lock.
+    let p = Profile::by_id("5.13").unwrap();
+    let c = calibrate::svc_alloc_arg_cost(p, SvcAllocArg::ArraySleepOnShortfall, 20);
+    let pages = 20 * 257;
+    assert!(c.cost.zone_lock >= 20 * 4, "at least four batches per refill: {:?}", c.cost);
+    // The pcp list carries a few pages over from one refill to the next, so "nearly".
+    assert!(
+        10 * c.cost.buddy_list_ops >= 9 * pages,
+        "nearly every page comes off a buddy list: {:?}",
+        c.cost
+    );
+}
+
+#[test]
+fn the_rows_not_asserted_are_ones_the_model_prices_too_low() {
+    // The model leaves work out (the caller's list handling, what the kernel's per-page path
+    // does beyond the priced events); it never adds work the kernel does not do.
+    let targets = calibrate::targets();
+    let loose: Vec<&Target> = targets.iter().filter(|t| !t.asserted).collect();
+    assert!(!loose.is_empty());
+    for t in loose {
+        assert!(t.model < t.published, "{t:#?}");
+    }
+    let per_page = target(&targets, "5.13", "1 MiB READ, per-page alloc_page loop").model;
+    let array = target(&targets, "5.13", "1 MiB READ, array API").model;
+    assert!(array < 0.6 * per_page, "the array API halves the refill: {array:.2} vs {per_page:.2} µs");
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub enum AllocApi {
     BulkArray,
 }
 
-/// The way a call went, read from its events (known only when the trace records).
+/// The way a call went, read from its events (known unless the trace is off).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "path", rename_all = "snake_case")]
 pub enum AllocPath {
@@ -64,9 +64,9 @@ pub struct AllocCall {
     pub returned: u32,
     /// Pages it actually handed over.
     pub allocated: u32,
-    /// `None` when the trace did not record the call's events.
+    /// `None` when the trace was off.
     pub path: Option<AllocPath>,
-    /// The trace events of the call (`start..end`), when recorded.
+    /// The trace events of the call (`start..end`), when recorded (empty when only counted).
     pub events: (usize, usize),
     /// What the call cost (zero with `TraceMode::Off`).
     pub cost: Cost,
@@ -127,6 +127,12 @@ fn call_allocator(
     let held_before = held(m, owner);
     let cost_before = m.trace.cost;
     let first = m.trace.events.len();
+    // A counting trace records the call's events just long enough to read its path from them,
+    // so refills know their single-page calls in every mode but Off, and memory stays flat.
+    let counting = m.trace.mode == TraceMode::Count;
+    if counting {
+        m.trace.mode = TraceMode::Record;
+    }
     let returned = match api {
         AllocApi::AllocPage => u32::from(crate::sim::alloc_into_slot(m, owner, slot, gfp, 0).is_some()),
         AllocApi::BulkList | AllocApi::BulkArray => {
@@ -135,8 +141,13 @@ fn call_allocator(
             m.alloc_pages_bulk(gfp, nid, nr_pages as i32, target)
         }
     };
-    let end = m.trace.events.len();
+    let mut end = m.trace.events.len();
     let path = (m.trace.mode == TraceMode::Record).then(|| classify(api, &m.trace.events[first..end]));
+    if counting {
+        m.trace.events.truncate(first);
+        m.trace.mode = TraceMode::Count;
+        end = first;
+    }
     AllocCall {
         api,
         cpu,

@@ -54,6 +54,12 @@ pub struct SvcConfig {
     pub splice: bool,
     /// Sleeps a refill may take before the model stops the thread as hung.
     pub sleep_budget: u32,
+    /// Where the reply's pages are freed. The reply goes to TCP by `kernel_sendpage()`, which
+    /// takes its own page references; they are dropped when the skbs are freed after the ACK, in
+    /// the NET_RX softirq of the CPU the connection's interrupts go to. `None`: on the thread's
+    /// own CPU, as if the transmit completed at once there; `Some(cpu)`: on that CPU, so the
+    /// threads' pcp lists drain and refill from the buddy lists as on a busy server.
+    pub tx_completion_cpu: Option<u16>,
 }
 
 impl SvcConfig {
@@ -65,6 +71,7 @@ impl SvcConfig {
             form: profile.svc_alloc_arg,
             splice: false,
             sleep_budget: DEFAULT_SLEEP_BUDGET,
+            tx_completion_cpu: None,
         }
     }
 
@@ -332,6 +339,13 @@ impl SvcServ {
     /// continues with the same threads.
     pub fn new(m: &mut Machine, config: SvcConfig) -> Result<SvcServ, ConfigError> {
         config.validate(m.profile, "sunrpc")?;
+        if let Some(cpu) = config.tx_completion_cpu.filter(|&c| u32::from(c) >= m.config.cpus) {
+            return Err(ConfigError {
+                field: "sunrpc.tx_completion_cpu".into(),
+                value: cpu.to_string(),
+                allowed: format!("0 to {}", m.config.cpus - 1),
+            });
+        }
         let gfp_kernel = Gfp::composite("GFP_KERNEL", m.profile).expect("every era has GFP_KERNEL");
         let pages = config.pages();
         let socket = m.array_holder("svsk sk_pages", pages as usize);
@@ -749,13 +763,16 @@ impl SvcServ {
 
     /// `svc_xprt_release()`: release the batched pages (`pagevec_release`), then
     /// `svc_free_res_pages()`: walk `rq_next_page` back to `rq_respages`, putting each page and
-    /// NULLing its slot. A spliced page-cache page only loses sunrpc's reference.
+    /// NULLing its slot. A spliced page-cache page only loses sunrpc's reference. The reply's
+    /// pages are freed where the transmit completes ([`SvcConfig::tx_completion_cpu`]); the
+    /// batch was never sent and goes on the thread's CPU.
     fn release(&mut self, m: &mut Machine, t: usize) {
         let th = &mut self.threads[t];
         m.current_cpu = th.cpu;
         if let Some(pvec) = th.rq_pvec {
             release_pages(m, pvec);
         }
+        m.current_cpu = self.config.tx_completion_cpu.unwrap_or(th.cpu);
         while th.rq_next_page > th.rq_respages {
             th.rq_next_page -= 1;
             let at = th.rq_next_page;
@@ -843,7 +860,7 @@ pub struct RequestHistogram {
     /// Calls that went to the single-page path (`alloc_page`, or a bulk call handed to
     /// `__alloc_pages`).
     pub single_page: u64,
-    /// Calls whose path is unknown because the trace did not record them.
+    /// Calls whose path is unknown because the trace was off.
     pub unclassified: u64,
 }
 
@@ -906,7 +923,10 @@ impl RequestHistogram {
         }
         out += &format!("{indent}{:<10} {:>8} {:>12}\n", "all", self.calls, self.single_page);
         if self.unclassified > 0 {
-            out += &format!("{indent}({} calls not recorded: their path is unknown)\n", self.unclassified);
+            out += &format!(
+                "{indent}({} calls made with the trace off: their path is unknown)\n",
+                self.unclassified
+            );
         }
         out
     }
@@ -926,8 +946,8 @@ pub struct ProfileHistogram {
 }
 
 /// Run `rpcs` on a freshly booted machine of `machine` for every profile, each with its own
-/// `svc_alloc_arg` (`svc`'s form is ignored), and histogram the bulk request sizes. Events are
-/// recorded only long enough to classify each call, so memory stays flat.
+/// `svc_alloc_arg` (`svc`'s form is ignored), and histogram the bulk request sizes. The trace
+/// counts: each allocator call is classified as it returns, so memory stays flat.
 pub fn request_histograms(
     machine: &MachineConfig,
     svc: SvcConfig,
@@ -935,13 +955,11 @@ pub fn request_histograms(
 ) -> Result<Vec<ProfileHistogram>, ConfigError> {
     let mut out = Vec::new();
     for profile in PROFILES {
-        let mut m = Machine::new(machine, profile, TraceMode::Record)?;
+        let mut m = Machine::new(machine, profile, TraceMode::Count)?;
         let mut serv = SvcServ::new(&mut m, SvcConfig { form: profile.svc_alloc_arg, ..svc })?;
-        m.trace.events.clear();
         let mut refills = Vec::new();
         for rpc in rpcs {
             serv.serve(&mut m, rpc);
-            m.trace.events.clear();
             refills.append(&mut serv.refills);
         }
         out.push(ProfileHistogram {

@@ -123,6 +123,10 @@ pub enum ActionV1 {
         svc_alloc_arg: Option<SvcAllocArgV1>,
         splice: bool,
         sleep_budget: u32,
+        /// Added after the first links were made: absent in them, and left out when `None`, so
+        /// those links and their bytes stay as they were.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tx_completion_cpu: Option<u16>,
         rpcs: Vec<RpcV1>,
         random: Option<RpcMixV1>,
         compare_profiles: bool,
@@ -274,6 +278,7 @@ impl From<&Action> for ActionV1 {
                 svc_alloc_arg,
                 splice,
                 sleep_budget,
+                tx_completion_cpu,
                 rpcs,
                 random,
                 compare_profiles,
@@ -283,6 +288,7 @@ impl From<&Action> for ActionV1 {
                 svc_alloc_arg: svc_alloc_arg.map(SvcAllocArgV1::from),
                 splice,
                 sleep_budget,
+                tx_completion_cpu,
                 rpcs: rpcs.into_iter().map(RpcV1::from).collect(),
                 random: random.map(RpcMixV1::from),
                 compare_profiles,
@@ -439,6 +445,7 @@ impl From<ActionV1> for Action {
                 svc_alloc_arg,
                 splice,
                 sleep_budget,
+                tx_completion_cpu,
                 rpcs,
                 random,
                 compare_profiles,
@@ -448,6 +455,7 @@ impl From<ActionV1> for Action {
                 svc_alloc_arg: svc_alloc_arg.map(SvcAllocArg::from),
                 splice,
                 sleep_budget,
+                tx_completion_cpu,
                 rpcs: rpcs.into_iter().map(Rpc::from).collect(),
                 random: random.map(RpcMix::from),
                 compare_profiles,

@@ -319,6 +319,7 @@ pub fn action_form(props: &ActionProps) -> Html {
                     svc_alloc_arg: None,
                     splice: false,
                     sleep_budget: 8,
+                    tx_completion_cpu: None,
                     rpcs: Vec::new(),
                     random: Some(RpcMix { count: (*n).max(0) as u32, seed: 1 }),
                     compare_profiles: false,

@@ -1,6 +1,7 @@
 // The playground in Debian's Chromium, against the release build served under a subpath.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { serve, launch, open, position, screenshot, state, until } from '../lib.mjs';
 
 let server;
@@ -236,6 +237,84 @@ describe('sunrpc', () => {
     }
     assert.ok(lines.size >= 3, `several lines were lit (${[...lines]})`);
     await screenshot(page, 'sunrpc-listing');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
+
+describe('shared links', () => {
+  const fixture = (name) => fs.readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8').trim();
+
+  it('a shared link opens the same scenario at the same step in a fresh browser', async () => {
+    const { page } = await fresh();
+    await page.getByTestId('jump-next').click();
+    for (let i = 0; i < 7; i++) await page.keyboard.press('ArrowRight');
+    const before = await state(page);
+    await page.getByTestId('share').click();
+    const url = await page.getByTestId('share-url').inputValue();
+    assert.match(url, /#s=1\.jz\./);
+    await page.close();
+    const other = await launch();
+    try {
+      const opened = await open(other.context, url);
+      assert.deepEqual(await state(opened.page), before);
+      assert.deepEqual(opened.errors, []);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('embed mode shows the views without the controls and links to the full playground', async () => {
+    const { page } = await fresh();
+    await page.getByTestId('share').click();
+    const url = await page.getByTestId('share-url').inputValue();
+    await page.goto(`${url}&embed=1`);
+    await page.reload();
+    await page.getByTestId('position').waitFor();
+    assert.equal(await page.getByTestId('run-action').isVisible(), false);
+    assert.ok(await page.getByTestId('memory-map').isVisible());
+    const full = await page.getByRole('link', { name: 'Open in pageflow' }).getAttribute('href');
+    assert.ok(!full.includes('embed=1'));
+    await screenshot(page, 'embed-mode');
+    await page.close();
+  });
+
+  it('bad links give a banner and leave the saved work untouched', async () => {
+    const { page } = await fresh();
+    await page.getByTestId('action-op').selectOption({ label: 'drain_all_pages' });
+    await page.getByTestId('run-action').click();
+    const saved = await page.evaluate(() => localStorage.getItem('pageflow.v1.scenario'));
+    const actions = (await position(page)).actions;
+    await page.getByTestId('share').click();
+    const good = await page.getByTestId('share-url').inputValue();
+    const payload = good.split('#s=')[1];
+    const bad = {
+      garbage: 's=complete-garbage',
+      truncated: `s=${payload.slice(0, Math.floor(payload.length / 2))}`,
+      tampered: `s=${payload.slice(0, 30)}${payload[30] === 'A' ? 'B' : 'A'}${payload.slice(31)}`,
+      oversized: `s=1.jz.${'A'.repeat(70000)}`,
+      'unknown version': `s=9${payload.slice(1)}`,
+    };
+    for (const [what, frag] of Object.entries(bad)) {
+      await page.goto(`${server.url}#${frag}`);
+      await page.reload();
+      await page.getByTestId('banner').waitFor();
+      assert.match(await page.getByTestId('banner').textContent(), /could not be opened/, what);
+      assert.equal(await page.evaluate(() => localStorage.getItem('pageflow.v1.scenario')), saved, `${what}: saved work kept`);
+      assert.equal((await position(page)).actions, actions, `${what}: the saved work is shown`);
+    }
+    await page.close();
+  });
+
+  it('a scenario name with markup in it is shown as text', async () => {
+    const { page, errors } = await fresh();
+    await page.goto(`${server.url}#${fixture('script-in-name.link')}`);
+    await page.reload();
+    await page.getByTestId('position').waitFor();
+    const name = await page.getByTestId('scenario-name').textContent();
+    assert.ok(name.startsWith('<img src=x onerror='), name);
+    assert.equal(await page.evaluate(() => window.__pwned ?? null), null);
+    assert.equal(await page.locator('header img').count(), 0);
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -63,16 +63,19 @@ struct Progress {
 #[function_component(App)]
 pub fn app() -> Html {
     let banner = use_state(|| None::<String>);
+    let embed = use_state(|| false);
     let session = {
-        let banner = banner.clone();
+        let (banner, embed) = (banner.clone(), embed.clone());
         use_mut_ref(move || {
-            let (session, problem) = storage::restore();
-            if let Some(p) = problem {
+            let start = storage::start();
+            if let Some(p) = start.problem {
                 banner.set(Some(p));
             }
-            session
+            embed.set(start.embed);
+            start.session
         })
     };
+    let shared = use_state(|| None::<String>);
     let update = use_force_update();
     let handle = Handle { session: session.clone(), redraw: Callback::from(move |_| update.force_update()) };
     let generation = session.borrow().generation;
@@ -355,6 +358,26 @@ pub fn app() -> Html {
             landmark.set(v.parse().unwrap_or(0));
         })
     };
+    let share = {
+        let handle = handle.clone();
+        let (shared, banner) = (shared.clone(), banner.clone());
+        Callback::from(move |_| {
+            let s = handle.session.borrow();
+            match storage::share_url(s.scenario(), s.cursor.pos) {
+                Ok(url) => {
+                    // The clipboard may be refused (no focus, no permission): the dialog shows the
+                    // link either way.
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.navigator().clipboard().write_text(&url);
+                    }
+                    shared.set(Some(url));
+                }
+                Err(e) => banner.set(Some(format!(
+                    "This scenario cannot be shared as a link: {e}. Export it as a file instead."
+                ))),
+            }
+        })
+    };
     let click = |cb: &Callback<()>| cb.reform(|_: MouseEvent| ());
     let scenario_name = session.borrow().scenario().name.clone();
 
@@ -365,8 +388,15 @@ pub fn app() -> Html {
             <p class="subtitle">{ "How Linux hands out pages: " }<span data-testid="scenario-name">{ scenario_name }</span></p>
             <span class="profile-badge" title={profile.title}>{ format!("kernel {}", profile.id) }</span>
             <button onclick={click(&toggle_help)} aria-label="Keyboard shortcuts and help" data-testid="help-button">{ "?" }</button>
+            <button onclick={share} data-testid="share" title="Copy a link to this scenario at this step">{ "Share" }</button>
             <button onclick={reset} title="Start again from the built-in scenario">{ "Reset" }</button>
         </header>
+        if let Some(url) = (*shared).clone() {
+            <div class="notice" role="dialog" aria-label="Share link" data-testid="share-dialog">
+                <label>{ "Link (copied): " }<input type="text" readonly=true value={url} data-testid="share-url" size="60" /></label>
+                <button onclick={ let s = shared.clone(); Callback::from(move |_| s.set(None)) } aria-label="Close">{ "×" }</button>
+            </div>
+        }
         if let Some(msg) = (*banner).clone() {
             <div class="banner" role="alert" data-testid="banner">
                 <span>{ msg }</span>
@@ -419,7 +449,10 @@ pub fn app() -> Html {
             <span class="pos" data-testid="position">{ format!("event {} / {} · action {} / {}", frame.pos, frame.total, frame.action.min(frame.actions), frame.actions) }</span>
         </nav>
         <p class="sr-only" aria-live="polite" data-testid="narration">{ frame.last.clone().unwrap_or_default() }</p>
-        <main class="layout">
+        <main class={classes!("layout", embed.then_some("embed"))}>
+            if *embed {
+                <p class="embed-note"><a href={open_full_url()} target="_blank" rel="noopener">{ "Open in pageflow" }</a></p>
+            }
             <div class="col controls-col">
                 <ActionForm gfp={(*gfp).clone()} cpus={frame.machine.config.cpus} on_order={on_order}
                     on_perform={perform} on_long_run={long_run} />
@@ -459,6 +492,12 @@ pub fn app() -> Html {
         }
         </>
     }
+}
+
+/// This page's address without `embed=1`: the full playground on the same scenario.
+fn open_full_url() -> String {
+    let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+    href.replace("&embed=1", "")
 }
 
 /// Run queued chunks one per task, yielding to the browser between them so the page stays

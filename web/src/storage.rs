@@ -2,6 +2,7 @@
 //! localStorage as the same JSON the CLI reads, and restored on reload. A saved scenario that no
 //! longer loads is kept aside under another key, never thrown away, and the page says so.
 
+use pageflow_core::share::Link;
 use pageflow_core::Scenario;
 use web_sys::Storage;
 
@@ -10,6 +11,68 @@ use crate::session::Session;
 const SCENARIO_KEY: &str = "pageflow.v1.scenario";
 const POSITION_KEY: &str = "pageflow.v1.position";
 const UNREADABLE_KEY: &str = "pageflow.v1.unreadable-scenario";
+/// Where the scenario a shared link replaced is kept.
+const PREVIOUS_KEY: &str = "pageflow.v1.previous-scenario";
+
+/// How the page starts: the session, a message for the banner, and whether it is embedded.
+pub struct Start {
+    pub session: Session,
+    pub problem: Option<String>,
+    pub embed: bool,
+}
+
+/// The page's address fragment, if any.
+fn fragment() -> Option<String> {
+    web_sys::window()?.location().hash().ok().filter(|h| h.contains("s="))
+}
+
+/// Start from a shared link in the address if there is one, else from the saved work. A link
+/// that cannot be opened leaves the saved work as it was and says why; a good one becomes the
+/// current work, the work it replaces kept under another key.
+pub fn start() -> Start {
+    let Some(hash) = fragment() else {
+        let (session, problem) = restore();
+        return Start { session, problem, embed: false };
+    };
+    let opened = Link::parse(&hash).map_err(|e| e.to_string()).and_then(|link| {
+        let session = Session::new(&link.scenario)?;
+        Ok((link, session))
+    });
+    match opened {
+        Ok((link, mut session)) => {
+            if !link.embed {
+                if let Some(saved) = get(SCENARIO_KEY).filter(|saved| *saved != link.scenario.to_json()) {
+                    set(PREVIOUS_KEY, &saved);
+                }
+                save_scenario(session.scenario());
+            }
+            if let Some(step) = link.step {
+                session.go(usize::try_from(step).unwrap_or(usize::MAX));
+            }
+            Start { session, problem: None, embed: link.embed }
+        }
+        Err(e) => {
+            let (session, problem) = restore();
+            let message =
+                format!("This link could not be opened: {e}. Nothing was changed; your own work is shown.");
+            Start {
+                session,
+                problem: Some(problem.map_or(message.clone(), |p| format!("{message} {p}"))),
+                embed: false,
+            }
+        }
+    }
+}
+
+/// The address of the current scenario at `step`, to share.
+pub fn share_url(scenario: &Scenario, step: usize) -> Result<String, String> {
+    let link = Link { step: Some(step as u64), ..Link::new(scenario.clone()) };
+    let fragment = link.to_fragment().map_err(|e| e.to_string())?;
+    let location = web_sys::window().ok_or("no window")?.location();
+    let href = location.href().map_err(|_| "no address")?;
+    let base = href.split('#').next().unwrap_or(&href).to_owned();
+    Ok(format!("{base}#{fragment}"))
+}
 
 /// localStorage, when the browser lets the page have it.
 fn local() -> Option<Storage> {

@@ -41,7 +41,8 @@ try {
   await page.evaluate(() => localStorage.clear());
   await page.reload();
   await page.getByTestId('position').waitFor();
-  const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
+  await page.waitForFunction(() => performance.getEntriesByName('first-contentful-paint').length > 0, null, { timeout: 10000 });
+  const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0].startTime);
   console.log(`first contentful paint: ${fmt(fcp)}`);
 
   // A 4 GiB machine: 1M page frames.
@@ -54,7 +55,8 @@ try {
     redraw.push(await toPaint(page, 'click', 'button[aria-label="Zoom in"]'));
     redraw.push(await toPaint(page, 'click', 'button[aria-label="Zoom out"]'));
   }
-  console.log(`memory map redraw at 1M pages (click → paint): median ${fmt(median(redraw))} (goal ≤ 16 ms)`);
+  const draws = await page.evaluate(() => performance.getEntriesByName('pageflow-map-draw').map((e) => e.duration));
+  console.log(`memory map redraw at 1M pages: draw median ${fmt(median(draws.slice(-20)))} (goal ≤ 16 ms); zoom click → paint median ${fmt(median(redraw))}`);
   const steps = [];
   for (let i = 0; i < 20; i++) steps.push(await toPaint(page, 'click', '[data-testid="step"]'));
   console.log(`step click → paint at 1M pages: median ${fmt(median(steps))} (goal ≤ 50 ms)`);

@@ -58,7 +58,24 @@ fn mark_cells(
     (start < COLUMNS * rows).then_some((start % COLUMNS, start / COLUMNS, cells))
 }
 
+/// Draw, timed with the User Timing API (`pageflow-map-draw` measures) for the browser benchmark.
 fn draw(canvas: &HtmlCanvasElement, frame: &Frame, first: usize, ppc: usize, rows: usize) {
+    let performance = web_sys::window().and_then(|w| w.performance());
+    if let Some(p) = &performance {
+        let _ = p.mark("pageflow-map-draw-start");
+    }
+    paint(canvas, frame, first, ppc, rows);
+    if let Some(p) = &performance {
+        let _ = p.mark("pageflow-map-draw-end");
+        let _ = p.measure_with_start_mark_and_end_mark(
+            "pageflow-map-draw",
+            "pageflow-map-draw-start",
+            "pageflow-map-draw-end",
+        );
+    }
+}
+
+fn paint(canvas: &HtmlCanvasElement, frame: &Frame, first: usize, ppc: usize, rows: usize) {
     let class = &frame.view.class;
     let Ok(Some(ctx)) = canvas.get_context("2d") else { return };
     let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() else { return };

@@ -153,6 +153,22 @@ pub const MAX_SLEEP_BUDGET: u32 = 10_000;
 pub const MAX_NAPI_BUDGET: u32 = 1024;
 
 impl Action {
+    /// An NFS server of `threads` threads serving a random mix of RPCs, with every other field
+    /// as a scenario file leaves it out: 1 MiB payload, the profile's `svc_alloc_arg`, no splice.
+    pub fn nfs_server(threads: u32, random: Option<RpcMix>) -> Action {
+        Action::Sunrpc {
+            threads,
+            payload_kib: default_payload_kib(),
+            svc_alloc_arg: None,
+            splice: false,
+            sleep_budget: default_sleep_budget(),
+            tx_completion_cpu: None,
+            rpcs: Vec::new(),
+            random,
+            compare_profiles: false,
+        }
+    }
+
     /// The server configuration of a `sunrpc` action on `profile`.
     pub fn svc_config(&self, profile: &Profile) -> Option<SvcConfig> {
         match self {
@@ -448,17 +464,7 @@ mod tests {
     #[test]
     fn user_actions_are_validated_with_field_value_and_range() {
         let mut s = Scenario::default_scenario();
-        s.actions = vec![Action::Sunrpc {
-            threads: 0,
-            payload_kib: 1024,
-            svc_alloc_arg: None,
-            splice: false,
-            sleep_budget: 8,
-            tx_completion_cpu: None,
-            rpcs: Vec::new(),
-            random: None,
-            compare_profiles: false,
-        }];
+        s.actions = vec![Action::nfs_server(0, None)];
         let e = s.validate().unwrap_err();
         assert_eq!((e.field.as_str(), e.value.as_str()), ("actions[0].threads", "0"));
         assert!(e.allowed.contains("1 to"), "{e}");

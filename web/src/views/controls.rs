@@ -311,19 +311,9 @@ pub fn action_form(props: &ActionProps) -> Html {
                 Op::Drain => Action::Drain { cpu: Some(cpu) },
                 Op::DrainAll => Action::Drain { cpu: None },
                 Op::PageCache => Action::PageCache { cpu, pages: (*n).max(0) as u32 },
-                // A server whose threads each serve `n` random RPCs (reads, writes, metadata);
-                // the kernel profile picks the era's svc_alloc_arg.
-                Op::Sunrpc => Action::Sunrpc {
-                    threads: 2,
-                    payload_kib: 1024,
-                    svc_alloc_arg: None,
-                    splice: false,
-                    sleep_budget: 8,
-                    tx_completion_cpu: None,
-                    rpcs: Vec::new(),
-                    random: Some(RpcMix { count: (*n).max(0) as u32, seed: 1 }),
-                    compare_profiles: false,
-                },
+                // Two nfsd threads serving `n` random RPCs (reads, writes, metadata); the kernel
+                // profile picks the era's svc_alloc_arg.
+                Op::Sunrpc => Action::nfs_server(2, Some(RpcMix { count: (*n).max(0) as u32, seed: 1 })),
                 Op::PagePool => Action::PagePool {
                     pool: PoolConfig { cpu, ..PoolConfig::default() },
                     polls: (*n).max(0) as u32,

@@ -16,7 +16,7 @@ use pageflow_core::mem::MAX_PAGE_ORDER;
 use pageflow_core::profile::{self, PROFILES};
 use pageflow_core::report::Report;
 use pageflow_core::scenario::DEFAULT_SCENARIO;
-use pageflow_core::trace::Cost;
+use pageflow_core::trace::{write_json_lines, Cost};
 use pageflow_core::{calibrate, compare, Action, CostModel, Gfp, Link, Profile, Scenario, Sim, TraceMode};
 
 #[derive(Parser)]
@@ -216,12 +216,8 @@ fn run(file: Option<PathBuf>, json: bool, trace: Option<PathBuf>) -> Result<(), 
     sim.run();
     sim.machine.check().map_err(|e| Failure::Model(format!("{name}: {e}")))?;
     if let (Some(mut w), Some(path)) = (trace_out, &trace) {
-        let failed = |e: io::Error| Failure::io(&format!("writing {}", path.display()), e);
-        for ev in &sim.machine.trace.events {
-            serde_json::to_writer(&mut w, ev).map_err(|e| failed(e.into()))?;
-            w.write_all(b"\n").map_err(failed)?;
-        }
-        w.flush().map_err(failed)?;
+        write_json_lines(&sim.machine.trace.events, &mut w)
+            .map_err(|e| Failure::io(&format!("writing {}", path.display()), e))?;
     }
     let report = Report::from_sim(&sim);
     if json {

@@ -402,6 +402,16 @@ impl Cost {
     }
 }
 
+/// Events as JSON lines, one object a line: the trace file format of `pageflow run --trace` and
+/// of the playground's trace download.
+pub fn write_json_lines(events: &[Event], w: &mut impl std::io::Write) -> std::io::Result<()> {
+    for ev in events {
+        serde_json::to_writer(&mut *w, ev)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()
+}
+
 /// What a [`Trace`] keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -2,6 +2,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { serve, launch, open, position, screenshot, state, until } from '../lib.mjs';
 
 let server;
@@ -316,6 +317,52 @@ describe('shared links', () => {
     assert.equal(await page.evaluate(() => window.__pwned ?? null), null);
     assert.equal(await page.locator('header img').count(), 0);
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
+
+describe('files', () => {
+  const repo = new URL('../../', import.meta.url).pathname;
+
+  it('a scenario saved in the browser runs in pageflow run, with the same results', async () => {
+    const { page } = await fresh();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-scenario').click()]);
+    const file = await download.path();
+    const text = fs.readFileSync(file, 'utf8');
+    const out = execFileSync('cargo', ['run', '-q', '-p', 'pageflow-cli', '--', 'run', file, '--json'], { cwd: repo, encoding: 'utf8' });
+    const report = JSON.parse(out);
+    const results = await page.getByTestId('action-result').allTextContents();
+    assert.deepEqual(report.calls.map((c) => c.result), results);
+    assert.equal(JSON.parse(text).name, await page.getByTestId('scenario-name').textContent());
+    await page.close();
+  });
+
+  it('a scenario file from the command line opens in the browser', async () => {
+    const { page, errors } = await fresh();
+    const path = `${repo}scenarios/bulk-list.json`;
+    const scenario = JSON.parse(fs.readFileSync(path, 'utf8'));
+    await page.getByTestId('open-file').setInputFiles(path);
+    await until(async () => (await page.getByTestId('scenario-name').textContent()) === scenario.name, 'the file to open');
+    assert.equal((await position(page)).actions, scenario.actions.length);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('a file that is not a scenario gives a message and changes nothing', async () => {
+    const { page } = await fresh();
+    await page.getByTestId('open-file').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"name": 3}') });
+    await page.getByTestId('banner').waitFor();
+    assert.match(await page.getByTestId('banner').textContent(), /notes\.json could not be opened/);
+    assert.equal((await position(page)).actions, 12);
+    await page.close();
+  });
+
+  it('the trace downloads as JSON lines, one per event', async () => {
+    const { page } = await fresh();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-trace').click()]);
+    const lines = fs.readFileSync(await download.path(), 'utf8').trim().split('\n');
+    assert.equal(lines.length, (await position(page)).total);
+    assert.ok(lines.every((l) => typeof JSON.parse(l).ev === 'string'));
     await page.close();
   });
 });

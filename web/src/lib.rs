@@ -4,6 +4,7 @@
 //! (what to draw) and callbacks (what the player asked for). Nothing here changes the model but
 //! through the session, so what the page shows is what the core computed.
 
+pub mod files;
 pub mod palette;
 pub mod session;
 pub mod storage;
@@ -378,6 +379,60 @@ pub fn app() -> Html {
             }
         })
     };
+    let save_scenario_file = {
+        let (handle, banner) = (handle.clone(), banner.clone());
+        Callback::from(move |_| {
+            let s = handle.session.borrow();
+            let name = files::file_name(s.scenario(), "json");
+            if let Err(e) = files::download(&name, "application/json", &s.scenario().to_json()) {
+                banner.set(Some(format!("The file could not be saved: {e}")));
+            }
+        })
+    };
+    let save_trace_file = {
+        let (handle, banner) = (handle.clone(), banner.clone());
+        Callback::from(move |_| {
+            let s = handle.session.borrow();
+            let name = files::file_name(s.scenario(), "trace.jsonl");
+            if let Err(e) =
+                files::download(&name, "application/x-ndjson", &files::trace_lines(s.timeline.events()))
+            {
+                banner.set(Some(format!("The trace could not be saved: {e}")));
+            }
+        })
+    };
+    // Reading a file is asynchronous; the reader must live until it calls back.
+    let reader = use_mut_ref(|| None::<gloo::file::callbacks::FileReader>);
+    let open_file = {
+        let (handle, banner, playing, reader) =
+            (handle.clone(), banner.clone(), playing.clone(), reader.clone());
+        Callback::from(move |e: Event| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            let Some(file) = input.files().and_then(|list| list.get(0)) else { return };
+            input.set_value("");
+            let file = gloo::file::File::from(file);
+            let name = file.name();
+            let (handle, banner, playing) = (handle.clone(), banner.clone(), playing.clone());
+            let task = gloo::file::callbacks::read_as_text(&file, move |text| {
+                let opened = text
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| Scenario::from_json(&t).map_err(|e| e.to_string()))
+                    .and_then(|s| Session::new(&s));
+                match opened {
+                    Ok(s) => {
+                        playing.set(false);
+                        storage::replace_work(s.scenario());
+                        handle.act(|old| *old = s);
+                        banner.set(None);
+                    }
+                    Err(e) => {
+                        banner.set(Some(format!("{name} could not be opened: {e}. Nothing was changed.")))
+                    }
+                }
+            });
+            *reader.borrow_mut() = Some(task);
+        })
+    };
     let click = |cb: &Callback<()>| cb.reform(|_: MouseEvent| ());
     let scenario_name = session.borrow().scenario().name.clone();
 
@@ -388,12 +443,17 @@ pub fn app() -> Html {
             <p class="subtitle">{ "How Linux hands out pages: " }<span data-testid="scenario-name">{ scenario_name }</span></p>
             <span class="profile-badge" title={profile.title}>{ format!("kernel {}", profile.id) }</span>
             <button onclick={click(&toggle_help)} aria-label="Keyboard shortcuts and help" data-testid="help-button">{ "?" }</button>
+            <label class="button" title="Open a scenario file (the format pageflow run reads)">{ "Open…" }
+                <input type="file" accept=".json,application/json" onchange={open_file} data-testid="open-file" class="sr-only" /></label>
+            <button onclick={save_scenario_file.clone()} data-testid="save-scenario" title="Save the scenario as a file for pageflow run">{ "Save" }</button>
+            <button onclick={save_trace_file} data-testid="save-trace" title="Save every event as JSON lines">{ "Save trace" }</button>
             <button onclick={share} data-testid="share" title="Copy a link to this scenario at this step">{ "Share" }</button>
             <button onclick={reset} title="Start again from the built-in scenario">{ "Reset" }</button>
         </header>
         if let Some(url) = (*shared).clone() {
             <div class="notice" role="dialog" aria-label="Share link" data-testid="share-dialog">
                 <label>{ "Link (copied): " }<input type="text" readonly=true value={url} data-testid="share-url" size="60" /></label>
+                <button onclick={save_scenario_file.clone()} title="For scenarios too big for a link">{ "Save as file" }</button>
                 <button onclick={ let s = shared.clone(); Callback::from(move |_| s.set(None)) } aria-label="Close">{ "×" }</button>
             </div>
         }

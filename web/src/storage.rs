@@ -41,10 +41,7 @@ pub fn start() -> Start {
     match opened {
         Ok((link, mut session)) => {
             if !link.embed {
-                if let Some(saved) = get(SCENARIO_KEY).filter(|saved| *saved != link.scenario.to_json()) {
-                    set(PREVIOUS_KEY, &saved);
-                }
-                save_scenario(session.scenario());
+                replace_work(session.scenario());
             }
             if let Some(step) = link.step {
                 session.go(usize::try_from(step).unwrap_or(usize::MAX));
@@ -62,6 +59,16 @@ pub fn start() -> Start {
             }
         }
     }
+}
+
+/// Make `scenario` the saved work (from a link or a file), keeping the work it replaces under
+/// another key.
+pub fn replace_work(scenario: &Scenario) {
+    let json = scenario.to_json();
+    if let Some(saved) = get(SCENARIO_KEY).filter(|saved| *saved != json) {
+        set(PREVIOUS_KEY, &saved);
+    }
+    set(SCENARIO_KEY, &json);
 }
 
 /// The address of the current scenario at `step`, to share.

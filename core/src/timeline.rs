@@ -13,6 +13,7 @@ use crate::machine::Machine;
 use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::sim::{Outcome, Sim};
 use crate::trace::{Cost, Event, TraceMode};
+use crate::users::UserRun;
 use crate::view::View;
 
 /// Events between machine checkpoints at least; bigger machines space them further apart, so a
@@ -86,6 +87,11 @@ impl Timeline {
         &self.sim.machine.trace.events
     }
 
+    /// What the user actions (sunrpc servers, page pools) of the run did.
+    pub fn users(&self) -> &[UserRun] {
+        &self.sim.users
+    }
+
     pub fn outcomes(&self) -> &[Outcome] {
         &self.sim.outcomes
     }
@@ -137,6 +143,10 @@ impl Timeline {
         machine.trace.cost = Cost::of(&machine.trace.events);
         self.sim.machine = machine;
         self.sim.outcomes.truncate(keep);
+        self.sim.users.retain(|u| match u {
+            UserRun::Sunrpc(run) => run.action < keep,
+            UserRun::PagePool(run) => run.action < keep,
+        });
         self.checkpoints.retain(|(n, _)| *n <= keep);
     }
 

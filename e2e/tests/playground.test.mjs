@@ -29,7 +29,7 @@ async function fresh() {
 describe('the playground', () => {
   it('loads with no console errors and shows every panel', async () => {
     const { page, errors } = await fresh();
-    for (const id of ['memory-map', 'pcp-columns', 'event-log', 'action-list', 'legend', 'plot-free']) {
+    for (const id of ['memory-map', 'pcp-columns', 'event-log', 'action-list', 'legend', 'plot-free', 'plot-pcp', 'plot-cost', 'plot-ns-per-page']) {
       await page.getByTestId(id).waitFor();
     }
     await page.getByTestId('holders').waitFor({ state: 'attached' }); // empty before the first step
@@ -237,6 +237,7 @@ describe('sunrpc', () => {
       await page.keyboard.press('Shift+ArrowRight');
     }
     assert.ok(lines.size >= 3, `several lines were lit (${[...lines]})`);
+    assert.match(await page.getByTestId('plot-request-sizes').getAttribute('aria-label'), /\d+ calls/);
     await screenshot(page, 'sunrpc-listing');
     assert.deepEqual(errors, []);
     await page.close();

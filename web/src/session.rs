@@ -10,6 +10,8 @@ use pageflow_core::narrate;
 use pageflow_core::profile::SvcAllocArg;
 use pageflow_core::sim::Outcome;
 use pageflow_core::trace::{Event, Func, Note};
+use pageflow_core::users::sunrpc::{RefillRecord, RequestHistogram};
+use pageflow_core::users::UserRun;
 use pageflow_core::view::View;
 use pageflow_core::{Action, Cursor, Scenario, Timeline};
 
@@ -93,8 +95,10 @@ pub struct Frame {
     pub holder_names: Vec<String>,
     /// Events around `pos`, numbered, in words.
     pub window: Vec<(usize, String)>,
-    /// Free pages per zone after each action, for the plot.
-    pub free_curve: Vec<Vec<i64>>,
+    /// Free and pcp pages after boot and after each action, for the plots.
+    pub samples: Vec<Sample>,
+    /// How many holes each sunrpc allocator call asked for, over every NFS server run.
+    pub request_sizes: Option<RequestHistogram>,
 }
 
 impl PartialEq for Frame {
@@ -110,24 +114,36 @@ pub struct Session {
     pub generation: u64,
     pub timeline: Timeline,
     pub cursor: Cursor,
-    /// Free pages per zone after each action run.
-    free_curve: Vec<Vec<i64>>,
+    /// Free and pcp pages after boot and after each action run.
+    samples: Vec<Sample>,
 }
 
-fn free_per_zone(m: &Machine) -> Vec<i64> {
-    m.zones.iter().map(|z| z.nr_free_pages).collect()
+/// What the plots follow after each action.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// `NR_FREE_PAGES` per zone.
+    pub free: Vec<i64>,
+    /// Pages on every pcp list of every zone.
+    pub pcp: u64,
+}
+
+fn sample(m: &Machine) -> Sample {
+    Sample {
+        free: m.zones.iter().map(|z| z.nr_free_pages).collect(),
+        pcp: m.zones.iter().flat_map(|z| &z.pcp).map(|p| u64::from(p.count)).sum(),
+    }
 }
 
 impl Session {
     /// Boot a scenario and run its actions; the cursor stands at the start.
     pub fn new(scenario: &Scenario) -> Result<Session, String> {
         let mut timeline = Timeline::new(scenario).map_err(|e| e.to_string())?;
-        let mut free_curve = vec![free_per_zone(timeline.machine())];
+        let mut samples = vec![sample(timeline.machine())];
         while timeline.run_next().is_some() {
-            free_curve.push(free_per_zone(timeline.machine()));
+            samples.push(sample(timeline.machine()));
         }
         let cursor = timeline.seek(0);
-        Ok(Session { generation: 0, timeline, cursor, free_curve })
+        Ok(Session { generation: 0, timeline, cursor, samples })
     }
 
     pub fn scenario(&self) -> &Scenario {
@@ -280,8 +296,8 @@ impl Session {
         candidate.push(action).map_err(|e| e.to_string())?;
         let start = candidate.events().len();
         candidate.run_next();
-        self.free_curve.truncate(keep + 1);
-        self.free_curve.push(free_per_zone(candidate.machine()));
+        self.samples.truncate(keep + 1);
+        self.samples.push(sample(candidate.machine()));
         self.timeline = candidate;
         self.cursor = self.timeline.seek(start);
         Ok(dropped)
@@ -316,7 +332,7 @@ impl Session {
             if self.timeline.run_next().is_none() {
                 break;
             }
-            self.free_curve.push(free_per_zone(self.timeline.machine()));
+            self.samples.push(sample(self.timeline.machine()));
         }
     }
 
@@ -334,6 +350,21 @@ impl Session {
             Event::Line { thread, form, line } if at >= start => Some((thread, form, line)),
             _ => None,
         }
+    }
+
+    /// The request-size histogram of every sunrpc run so far, if any ran.
+    fn request_sizes(&self) -> Option<RequestHistogram> {
+        let refills: Vec<RefillRecord> = self
+            .timeline
+            .users()
+            .iter()
+            .filter_map(|u| match u {
+                UserRun::Sunrpc(run) => Some(run.refills.iter().cloned()),
+                UserRun::PagePool(_) => None,
+            })
+            .flatten()
+            .collect();
+        (!refills.is_empty()).then(|| RequestHistogram::from_refills(&refills))
     }
 
     /// Events before and after `pos`, for the event log.
@@ -370,7 +401,8 @@ impl Session {
             outcomes: self.timeline.outcomes().to_vec(),
             window: self.window(pos),
             holder_names: self.timeline.machine().holders.iter().map(|h| h.name.clone()).collect(),
-            free_curve: self.free_curve.clone(),
+            samples: self.samples.clone(),
+            request_sizes: self.request_sizes(),
         }
     }
 }

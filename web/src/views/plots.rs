@@ -1,8 +1,11 @@
-//! Plots over the run: free pages per zone after each action, and the zone-lock acquisitions and
-//! pages moved of each action, drawn as SVG so they scale and stay sharp.
+//! Plots over the run, drawn as SVG so they scale and stay sharp: free pages per zone and pages on
+//! pcp lists after each action, each action's zone-lock acquisitions, pages moved and simulated
+//! ns per page, and the sizes of sunrpc's allocator requests.
 
 use std::rc::Rc;
 
+use pageflow_core::cost::CostModel;
+use pageflow_core::users::sunrpc::RequestHistogram;
 use yew::prelude::*;
 
 use crate::session::Frame;
@@ -14,6 +17,7 @@ pub struct Props {
 
 const W: f64 = 320.0;
 const H: f64 = 90.0;
+const LINE_COLORS: [&str; 4] = ["#2b8a6e", "#3b6fd4", "#c2410c", "#7c3aed"];
 
 fn polyline(values: &[f64], max: f64) -> String {
     let n = values.len().max(2) - 1;
@@ -25,47 +29,92 @@ fn polyline(values: &[f64], max: f64) -> String {
         .join(" ")
 }
 
-const LINE_COLORS: [&str; 4] = ["#2b8a6e", "#3b6fd4", "#c2410c", "#7c3aed"];
+/// One line chart: `(label, colour, values)` per series, a marker at the current action.
+fn chart(id: &str, label: &str, series: &[(String, &str, Vec<f64>)], max: f64, here: f64) -> Html {
+    html! {
+        <figure>
+            <svg viewBox={format!("0 0 {W} {H}")} role="img" data-testid={id.to_owned()} aria-label={label.to_owned()}>
+                { for series.iter().map(|(_, color, values)| html! {
+                    <polyline points={polyline(values, max)} fill="none" stroke={color.to_string()} stroke-width="1.5" />
+                }) }
+                <line x1={here.to_string()} x2={here.to_string()} y1="0" y2={H.to_string()} class="now" />
+            </svg>
+            <figcaption>{ format!("{label}: ") }
+                { for series.iter().map(|(name, color, _)| html! { <span style={format!("color:{color}")}>{ format!("{name} ") }</span> }) }
+                { format!("(top {max:.0})") }
+            </figcaption>
+        </figure>
+    }
+}
+
+/// The request-size histogram as bars: calls per bucket, the single-page share darker.
+fn histogram(h: &RequestHistogram) -> Html {
+    let max = h.buckets.iter().map(|b| b.calls).max().unwrap_or(1).max(1) as f64;
+    let width = W / h.buckets.len().max(1) as f64;
+    let label = |lo: u32, hi: u32| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") };
+    html! {
+        <figure>
+            <svg viewBox={format!("0 0 {W} {}", H + 12.0)} role="img" data-testid="plot-request-sizes"
+                aria-label={format!("sunrpc allocator calls by pages asked for: {} calls, {} to the single-page path", h.calls, h.single_page)}>
+                { for h.buckets.iter().enumerate().map(|(i, b)| {
+                    let x = i as f64 * width;
+                    let all = b.calls as f64 / max * (H - 4.0);
+                    let single = b.single_page as f64 / max * (H - 4.0);
+                    html! {
+                    <g>
+                        <title>{ format!("{} pages: {} calls, {} single-page", label(b.lo, b.hi), b.calls, b.single_page) }</title>
+                        <rect x={format!("{:.1}", x + 1.0)} y={format!("{:.1}", H - all)} width={format!("{:.1}", width - 2.0)}
+                            height={format!("{all:.1}")} fill="#3b6fd4" />
+                        <rect x={format!("{:.1}", x + 1.0)} y={format!("{:.1}", H - single)} width={format!("{:.1}", width - 2.0)}
+                            height={format!("{single:.1}")} fill="#c2410c" />
+                        <text x={format!("{:.1}", x + width / 2.0)} y={format!("{}", H + 10.0)} font-size="7" text-anchor="middle"
+                            class="axis">{ label(b.lo, b.hi) }</text>
+                    </g>
+                }}) }
+            </svg>
+            <figcaption>{ format!("sunrpc allocator calls by pages asked for ({} calls; ", h.calls) }
+                <span style="color:#c2410c">{ format!("{} went to the single-page path", h.single_page) }</span>{ ")" }</figcaption>
+        </figure>
+    }
+}
 
 #[function_component(Plots)]
 pub fn plots(props: &Props) -> Html {
     let f = &props.frame;
-    let zones = f.machine.zones.len();
-    let series: Vec<Vec<f64>> = (0..zones)
-        .map(|z| f.free_curve.iter().map(|row| row.get(z).copied().unwrap_or(0) as f64).collect())
+    let here = if f.actions == 0 { 0.0 } else { f.action as f64 / f.actions.max(1) as f64 * W };
+    // Each zone as a share of its managed pages, so a 16 MiB DMA zone reads beside a 1 GiB one.
+    let free: Vec<(String, &str, Vec<f64>)> = f
+        .machine
+        .zones
+        .iter()
+        .enumerate()
+        .map(|(z, zone)| {
+            let managed = zone.managed_pages.max(1) as f64;
+            let values =
+                f.samples.iter().map(|s| s.free.get(z).copied().unwrap_or(0) as f64 / managed * 100.0);
+            (zone.label(), LINE_COLORS[z % 4], values.collect())
+        })
         .collect();
-    let max = series.iter().flatten().copied().fold(0.0, f64::max);
+    let pcp: Vec<f64> = f.samples.iter().map(|s| s.pcp as f64).collect();
+    let pcp_max = pcp.iter().copied().fold(0.0, f64::max);
     let locks: Vec<f64> = f.outcomes.iter().map(|o| o.cost.zone_lock as f64).collect();
     let moved: Vec<f64> = f.outcomes.iter().map(|o| o.cost.pages_moved as f64).collect();
     let max_cost = locks.iter().chain(&moved).copied().fold(0.0, f64::max);
-    let here = if f.actions == 0 { 0.0 } else { f.action as f64 / f.actions.max(1) as f64 * W };
+    let model = CostModel::for_profile(f.machine.profile);
+    let per_page: Vec<f64> =
+        f.outcomes.iter().map(|o| model.nanos(&o.cost) / o.cost.pages_moved.max(1) as f64).collect();
+    let per_page_max = per_page.iter().copied().fold(0.0, f64::max);
     html! {
         <section class="panel plots" aria-labelledby="plots-title">
             <h2 id="plots-title">{ "Over time" }</h2>
-            <figure>
-                <svg viewBox={format!("0 0 {W} {H}")} role="img" data-testid="plot-free"
-                    aria-label="Free pages per zone after each action, as a percentage of the zone">
-                    { for series.iter().enumerate().map(|(z, s)| html! {
-                        <polyline points={polyline(s, max)} fill="none" stroke={LINE_COLORS[z % 4]} stroke-width="1.5" />
-                    }) }
-                    <line x1={here.to_string()} x2={here.to_string()} y1="0" y2={H.to_string()} class="now" />
-                </svg>
-                <figcaption>{ "Free pages per zone, % of managed (0–100): " }
-                    { for f.machine.zones.iter().enumerate().map(|(z, zone)| html! {
-                        <span style={format!("color:{}", LINE_COLORS[z % 4])}>{ format!("{} ", zone.label()) }</span>
-                    }) }
-                </figcaption>
-            </figure>
-            <figure>
-                <svg viewBox={format!("0 0 {W} {H}")} role="img" data-testid="plot-cost"
-                    aria-label="Zone-lock acquisitions and pages moved per action">
-                    <polyline points={polyline(&moved, max_cost)} fill="none" stroke="#3b6fd4" stroke-width="1.5" />
-                    <polyline points={polyline(&locks, max_cost)} fill="none" stroke="#c2410c" stroke-width="1.5" />
-                    <line x1={here.to_string()} x2={here.to_string()} y1="0" y2={H.to_string()} class="now" />
-                </svg>
-                <figcaption><span style="color:#3b6fd4">{ "pages moved " }</span>
-                    <span style="color:#c2410c">{ "zone-lock acquisitions" }</span>{ " per action" }</figcaption>
-            </figure>
+            { chart("plot-free", "Free pages per zone, % of managed", &free, 100.0, here) }
+            { chart("plot-pcp", "Pages on pcp lists, all CPUs", &[("pcp pages".into(), "#d97706", pcp)], pcp_max, here) }
+            { chart("plot-cost", "Per action", &[("pages moved".into(), "#3b6fd4", moved), ("zone->lock sections".into(), "#c2410c", locks)], max_cost, here) }
+            { chart("plot-ns-per-page", "Simulated ns per page moved (a model, not measured)",
+                &[("sim ns / page".into(), "#7c3aed", per_page)], per_page_max, here) }
+            if let Some(h) = &f.request_sizes {
+                { histogram(h) }
+            }
         </section>
     }
 }

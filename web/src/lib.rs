@@ -257,10 +257,14 @@ pub fn app() -> Html {
                     if dropped > 0 {
                         let kept = before.scenario().actions.len() - dropped;
                         *undo.borrow_mut() = Some(before);
-                        undo_note.set(Some(format!(
-                            "Ran after action {kept}: the {dropped} later action{} were dropped.",
-                            if dropped == 1 { "" } else { "s" }
-                        )));
+                        let place = if kept == 0 {
+                            "at the start".to_owned()
+                        } else {
+                            format!("after action {}", kept - 1)
+                        };
+                        let plural = if dropped == 1 { " was" } else { "s were" };
+                        undo_note
+                            .set(Some(format!("Ran {place}: the {dropped} later action{plural} dropped.")));
                     } else {
                         undo_note.set(None);
                     }

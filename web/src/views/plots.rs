@@ -51,7 +51,11 @@ fn chart(id: &str, label: &str, series: &[(String, &str, Vec<f64>)], max: f64, h
 fn histogram(h: &RequestHistogram) -> Html {
     let max = h.buckets.iter().map(|b| b.calls).max().unwrap_or(1).max(1) as f64;
     let width = W / h.buckets.len().max(1) as f64;
-    let label = |lo: u32, hi: u32| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") };
+    let label = |lo: u32, hi: u32| match (lo, hi) {
+        (lo, u32::MAX) => format!("{lo}+"),
+        (lo, hi) if lo == hi => lo.to_string(),
+        (lo, hi) => format!("{lo}-{hi}"),
+    };
     html! {
         <figure>
             <svg viewBox={format!("0 0 {W} {}", H + 12.0)} role="img" data-testid="plot-request-sizes"

@@ -212,6 +212,9 @@ describe('side by side', () => {
     const cells = await row.locator('td').allTextContents();
     const [a, b] = cells.map(Number);
     assert.ok(b > a, `batch 4 takes zone->lock more often than the kernel's batch (A ${a}, B ${b})`);
+    const paneB = page.getByTestId('cmp-pane-b');
+    assert.equal(await paneB.getByTestId('pcp-column').count(), 4);
+    assert.match(await paneB.getByTestId('pcp-column').first().textContent(), /batch 4/);
     await screenshot(page, 'side-by-side-batch-4');
     assert.deepEqual(errors, []);
     await page.close();

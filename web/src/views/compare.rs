@@ -5,8 +5,14 @@
 use pageflow_core::compare::{compare, Comparison};
 use pageflow_core::profile::PROFILES;
 use pageflow_core::Scenario;
+use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
+
 use yew::prelude::*;
+
+use crate::session::{Frame, Session};
+use crate::views::memory_map::MemoryMap;
+use crate::views::pcp::PcpColumns;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -51,14 +57,28 @@ pub fn compare_panel(props: &Props) -> Html {
     let cpus = use_state(|| a.machine.cpus);
     let single = use_state(|| false);
     let result = use_state(|| None::<Result<Comparison, String>>);
+    // Side B played to its end, for its own panes.
+    let pane = use_state(|| None::<Rc<Frame>>);
     let run = {
-        let (profile, batch, high, cpus, single, result) =
-            (profile.clone(), batch.clone(), high.clone(), cpus.clone(), single.clone(), result.clone());
+        let (profile, batch, high, cpus, single, result, pane) = (
+            profile.clone(),
+            batch.clone(),
+            high.clone(),
+            cpus.clone(),
+            single.clone(),
+            result.clone(),
+            pane.clone(),
+        );
         let a = a.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let b = variant(&a, &profile, *batch, *high, *cpus, *single);
-            result.set(Some(compare(&a, &b, None).map_err(|e| e.to_string())));
+            let compared = compare(&a, &b, None).map_err(|e| e.to_string());
+            pane.set(compared.is_ok().then(|| Session::new(&b).ok()).flatten().map(|mut s| {
+                s.go(usize::MAX);
+                Rc::new(s.frame())
+            }));
+            result.set(Some(compared));
         })
     };
     let num = |h: UseStateHandle<Option<u32>>| {
@@ -128,6 +148,13 @@ pub fn compare_panel(props: &Props) -> Html {
                         </tbody>
                     </table>
                     <p class="muted">{ "sim ns: simulated by the cost model, not measured." }</p>
+                    if let Some(frame) = (*pane).clone() {
+                        <h3>{ "B at the end of its run" }</h3>
+                        <div class="pane-b" data-testid="cmp-pane-b">
+                            <MemoryMap frame={frame.clone()} />
+                            <PcpColumns frame={frame} />
+                        </div>
+                    }
                     </>
                 },
             } }

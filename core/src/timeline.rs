@@ -13,6 +13,7 @@ use crate::machine::Machine;
 use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::sim::{Outcome, Sim};
 use crate::trace::{Cost, Event, TraceMode};
+use crate::users::UserRun;
 use crate::view::View;
 
 /// Events between machine checkpoints at least; bigger machines space them further apart, so a
@@ -88,6 +89,11 @@ impl Timeline {
 
     pub fn outcomes(&self) -> &[Outcome] {
         &self.sim.outcomes
+    }
+
+    /// What the user actions (sunrpc, page_pool) run so far did, in action order.
+    pub fn users(&self) -> &[UserRun] {
+        &self.sim.users
     }
 
     /// Actions of the scenario not run yet.

@@ -27,11 +27,11 @@ const LESSON_FILES: &[(&str, &str)] = &[
     ("01-buddy.toml", include_str!("../../../tutorials/01-buddy.toml")),
     ("02-pcp.toml", include_str!("../../../tutorials/02-pcp.toml")),
     ("03-gfp.toml", include_str!("../../../tutorials/03-gfp.toml")),
-    // ("04-watermarks.toml", include_str!("../../../tutorials/04-watermarks.toml")),
-    // ("05-bulk-api.toml", include_str!("../../../tutorials/05-bulk-api.toml")),
-    // ("06-sunrpc.toml", include_str!("../../../tutorials/06-sunrpc.toml")),
-    // ("07-one-page-requests.toml", include_str!("../../../tutorials/07-one-page-requests.toml")),
-    // ("08-regressions.toml", include_str!("../../../tutorials/08-regressions.toml")),
+    ("04-watermarks.toml", include_str!("../../../tutorials/04-watermarks.toml")),
+    ("05-bulk-api.toml", include_str!("../../../tutorials/05-bulk-api.toml")),
+    ("06-sunrpc.toml", include_str!("../../../tutorials/06-sunrpc.toml")),
+    ("07-one-page-requests.toml", include_str!("../../../tutorials/07-one-page-requests.toml")),
+    ("08-regressions.toml", include_str!("../../../tutorials/08-regressions.toml")),
 ];
 
 /// The scenario files lessons start from, by name in `scenarios/`.

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use pageflow_core::gfp::{self, TaskContext};
+use pageflow_core::lesson;
 use pageflow_core::mem::MAX_PAGE_ORDER;
 use pageflow_core::profile::{self, PROFILES};
 use pageflow_core::report::Report;
@@ -98,6 +99,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the lessons, or walk one: its slides as text, each action's result and the model's
+    /// answer to each question
+    Lesson {
+        /// Lesson id (see `pageflow lesson`)
+        id: Option<String>,
+    },
 }
 
 /// Why the command failed, and with which exit status.
@@ -136,6 +143,7 @@ fn main() -> ExitCode {
         Command::Gfp { expr, profile, order, json } => explain_gfp(&expr, &profile, order, json),
         Command::Share { file } => share(&file),
         Command::Unshare { link } => unshare(&link),
+        Command::Lesson { id } => lesson(id.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -285,6 +293,53 @@ fn profiles(json: bool) -> Result<(), Failure> {
 }
 
 /// A profile named on the command line.
+fn lesson(id: Option<&str>) -> Result<(), Failure> {
+    let all = lesson::lessons();
+    let Some(id) = id else {
+        let width = all.iter().map(|l| l.id.len()).max().unwrap_or(0);
+        let list: String = all
+            .iter()
+            .map(|l| format!("{:<width$}  {}\n{:<width$}  {}\n", l.id, l.title, "", l.teaches))
+            .collect();
+        return print(&list);
+    };
+    let Some(lesson) = all.into_iter().find(|l| l.id == id) else {
+        let ids: Vec<String> = lesson::lessons().into_iter().map(|l| l.id).collect();
+        return Err(Failure::Input(format!("unknown lesson {id:?}: expected one of {}", ids.join(", "))));
+    };
+    let walk = lesson.walk().map_err(|e| Failure::Model(e.to_string()))?;
+    let mut out = format!(
+        "{} ({})\n{}\nStarts from scenarios/{}\n",
+        lesson.title, lesson.id, lesson.teaches, lesson.scenario_file
+    );
+    for (i, (slide, run)) in lesson.slides.iter().zip(&walk).enumerate() {
+        out += &format!("\n--- slide {} of {} ---\n\n", i + 1, walk.len());
+        out += &lesson::markdown::to_text(&lesson::markdown::render(&run.text));
+        if let Some(o) = &run.outcome {
+            out += &format!("\n> action: {} -> {}\n", o.call, o.result);
+        }
+        if let (Some(q), Some(j)) = (&slide.question, &run.answer) {
+            out += &format!("\n? {}\n", q.prompt());
+            if let lesson::Question::Choice { options, .. } = q {
+                out += &format!("  options: {}\n", options.join(" | "));
+            }
+            out += &format!("  the model's answer: {}\n", j.shown);
+        }
+        for check in &slide.checks {
+            out += &format!(
+                "  check holds: {} is {} {}\n",
+                check.that.describe(),
+                check.is.words(),
+                match &check.than {
+                    lesson::Operand::Number(n) => n.to_string(),
+                    lesson::Operand::Measure(m) => m.describe(),
+                }
+            );
+        }
+    }
+    print(&out)
+}
+
 fn find_profile(id: &str) -> Result<&'static Profile, Failure> {
     Profile::by_id(id).ok_or_else(|| {
         let ids: Vec<&str> = PROFILES.iter().map(|p| p.id).collect();

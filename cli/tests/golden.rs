@@ -513,3 +513,19 @@ fn share_of_a_bad_scenario_is_an_input_error_naming_the_file() {
     let o = pageflow_stdin(&["share", "-"], &default_with("\"cpus\": 4", "\"cpus\": 0"));
     assert_input_error(&o, &["<stdin>", "machine.cpus", "1 to 64"]);
 }
+
+/// `pageflow lesson` lists every lesson; `pageflow lesson ID` walks one with the model's answers
+/// and must print exactly `cli/tests/golden/lesson/<id>.txt`.
+#[test]
+fn lessons_list_and_walk_match_their_golden_output() {
+    let mut failures: Vec<String> = check_golden("lesson/list", &["lesson"]).into_iter().collect();
+    for l in pageflow_core::lesson::lessons() {
+        failures.extend(check_golden(&format!("lesson/{}", l.id), &["lesson", &l.id]));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn an_unknown_lesson_is_an_input_error_naming_the_lessons() {
+    assert_input_error(&pageflow(&["lesson", "nope"]), &["unknown lesson \"nope\"", "buddy", "regressions"]);
+}

@@ -14,6 +14,7 @@ pub mod config;
 pub mod cost;
 pub mod free;
 pub mod gfp;
+pub mod lesson;
 pub mod machine;
 pub mod mem;
 pub mod narrate;

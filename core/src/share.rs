@@ -159,7 +159,7 @@ impl From<ConfigError> for ShareError {
 }
 
 /// Why a lesson id is refused, if it is.
-fn check_lesson(id: &str) -> Result<(), ShareError> {
+pub(crate) fn check_lesson(id: &str) -> Result<(), ShareError> {
     let fine = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     if id.is_empty() || id.len() > MAX_LESSON_ID || !id.chars().all(fine) {
         return Err(ShareError::BadParam {

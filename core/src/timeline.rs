@@ -96,11 +96,6 @@ impl Timeline {
         &self.sim.outcomes
     }
 
-    /// What the user actions (sunrpc, page_pool) run so far did, in action order.
-    pub fn users(&self) -> &[UserRun] {
-        &self.sim.users
-    }
-
     /// Actions of the scenario not run yet.
     pub fn pending(&self) -> usize {
         self.sim.scenario.actions.len() - self.sim.outcomes.len()

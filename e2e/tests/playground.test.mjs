@@ -370,3 +370,37 @@ describe('files', () => {
     await page.close();
   });
 });
+
+describe('lessons', () => {
+  it('every lesson can be walked to the end as a learner would', async () => {
+    const { page, errors } = await fresh();
+    const ids = await page.getByTestId('lesson-list').locator('button').evaluateAll((bs) => bs.map((b) => b.dataset.testid));
+    assert.ok(ids.length >= 8, `eight lessons or more (${ids.length})`);
+    for (const id of ids) {
+      await page.getByTestId(id).click();
+      const lesson = page.getByTestId('lesson');
+      for (let slide = 0; ; slide++) {
+        assert.ok(slide < 40, `${id}: the lesson ends`);
+        if (await page.getByTestId('question').count()) {
+          // Predict something, then let the model answer.
+          if (await page.getByTestId('guess').count()) await page.getByTestId('guess').fill('1');
+          else await page.getByTestId('choice-0').check();
+        }
+        if (await page.getByTestId('slide-act').count()) {
+          await page.getByTestId('slide-act').click();
+          if (await page.getByTestId('question').count()) {
+            assert.match(await page.getByTestId('judgement').textContent(), /the model says/, `${id} slide ${slide + 1}`);
+          }
+        }
+        const blocked = page.getByTestId('blocked');
+        assert.equal(await blocked.count(), 0, `${id} slide ${slide + 1}: ${await blocked.count() ? await blocked.textContent() : ''}`);
+        if (await page.getByTestId('lesson-done').count()) break;
+        await page.getByTestId('slide-next').click();
+      }
+      assert.ok((await lesson.textContent()).length > 50);
+      await page.getByRole('button', { name: 'Leave the lesson' }).click();
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});

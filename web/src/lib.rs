@@ -27,6 +27,7 @@ use views::events::{ActionList, EventLog};
 use views::free_area::FreeArea;
 use views::holders::Holders;
 use views::icons;
+use views::lesson::{LessonPanel, SlideState};
 use views::memory_map::MemoryMap;
 use views::pcp::PcpColumns;
 use views::plots::Plots;
@@ -437,6 +438,90 @@ pub fn app() -> Html {
             *reader.borrow_mut() = Some(task);
         })
     };
+    // Lessons: the slide the learner is on, its text filled from the model on arrival.
+    let all_lessons = use_memo((), |_| pageflow_core::lesson::lessons());
+    let lesson_state = use_state(|| None::<SlideState>);
+    let arrive =
+        |all: &[pageflow_core::lesson::Lesson], s: &Session, lesson: usize, slide: usize| -> SlideState {
+            let sl = &all[lesson].slides[slide];
+            let t = &s.timeline;
+            let needs_act = sl.action.is_some() || sl.question.is_some();
+            SlideState {
+                lesson,
+                slide,
+                text: sl.render(t).unwrap_or_else(|e| vec![pageflow_core::lesson::markdown::Token::Text(e)]),
+                acted: false,
+                judgement: None,
+                blocked: if needs_act { None } else { sl.checks_hold(t).err() },
+            }
+        };
+    let start_lesson = {
+        let (handle, banner, playing, all, lesson_state) =
+            (handle.clone(), banner.clone(), playing.clone(), all_lessons.clone(), lesson_state.clone());
+        Callback::from(move |i: usize| match Session::new(&all[i].scenario) {
+            Ok(mut s) => {
+                s.go(usize::MAX);
+                playing.set(false);
+                storage::replace_work(s.scenario());
+                lesson_state.set(Some(arrive(&all, &s, i, 0)));
+                handle.act(|old| *old = s);
+            }
+            Err(e) => banner.set(Some(format!("That lesson cannot start: {e}"))),
+        })
+    };
+    let slide_act = {
+        let (handle, banner, playing, all, lesson_state) =
+            (handle.clone(), banner.clone(), playing.clone(), all_lessons.clone(), lesson_state.clone());
+        Callback::from(move |guess: Option<pageflow_core::lesson::Answer>| {
+            let Some(mut st) = (*lesson_state).clone() else { return };
+            let slide = &all[st.lesson].slides[st.slide];
+            if let Some(action) = slide.action.clone() {
+                let mut result = Ok(0);
+                // A lesson's actions follow each other: run it after everything, never in the past.
+                handle.act(|s| {
+                    s.go(usize::MAX);
+                    result = s.perform(action);
+                });
+                if let Err(e) = result {
+                    banner.set(Some(format!("The lesson's action cannot run: {e}")));
+                    return;
+                }
+                playing.set(true);
+            }
+            let s = handle.session.borrow();
+            if let Some(q) = &slide.question {
+                // No guess still reveals the model's answer, judged as a miss.
+                let guess = guess.unwrap_or(match q {
+                    pageflow_core::lesson::Question::Number { .. } => {
+                        pageflow_core::lesson::Answer::Number(i64::MIN)
+                    }
+                    pageflow_core::lesson::Question::Choice { .. } => {
+                        pageflow_core::lesson::Answer::Choice(usize::MAX)
+                    }
+                });
+                match q.judge(&guess, &s.timeline) {
+                    Ok(j) => st.judgement = Some(j),
+                    Err(e) => banner.set(Some(format!("The model could not answer: {e}"))),
+                }
+            }
+            st.acted = true;
+            st.blocked = slide.checks_hold(&s.timeline).err();
+            lesson_state.set(Some(st));
+        })
+    };
+    let slide_next = {
+        let (handle, all, lesson_state) = (handle.clone(), all_lessons.clone(), lesson_state.clone());
+        Callback::from(move |_: ()| {
+            let Some(st) = (*lesson_state).clone() else { return };
+            if st.slide + 1 < all[st.lesson].slides.len() {
+                lesson_state.set(Some(arrive(&all, &handle.session.borrow(), st.lesson, st.slide + 1)));
+            }
+        })
+    };
+    let leave_lesson = {
+        let lesson_state = lesson_state.clone();
+        Callback::from(move |_: ()| lesson_state.set(None))
+    };
     let click = |cb: &Callback<()>| cb.reform(|_: MouseEvent| ());
     let scenario_name = session.borrow().scenario().name.clone();
 
@@ -518,6 +603,8 @@ pub fn app() -> Html {
                 <p class="embed-note"><a href={open_full_url()} target="_blank" rel="noopener">{ "Open in pageflow" }</a></p>
             }
             <div class="col controls-col">
+                <LessonPanel state={(*lesson_state).clone()} on_start={start_lesson} on_act={slide_act}
+                    on_next={slide_next} on_leave={leave_lesson} />
                 <ActionForm gfp={(*gfp).clone()} cpus={frame.machine.config.cpus} on_order={on_order}
                     on_perform={perform} on_long_run={long_run} />
                 <GfpEditor profile={profile} gfp={(*gfp).clone()} order={*order} on_change={on_gfp} />

@@ -22,16 +22,19 @@ use crate::timeline::Timeline;
 pub use markdown::{Tag, Token};
 pub use measure::{CostKind, GfpAsk, Measure, SunrpcStat, Value, VmCounter};
 
-/// The lesson files, in teaching order.
+/// The lesson files, in teaching order, as the build turned them into JSON (build.rs).
 const LESSON_FILES: &[(&str, &str)] = &[
-    ("01-buddy.toml", include_str!("../../../tutorials/01-buddy.toml")),
-    ("02-pcp.toml", include_str!("../../../tutorials/02-pcp.toml")),
-    ("03-gfp.toml", include_str!("../../../tutorials/03-gfp.toml")),
-    ("04-watermarks.toml", include_str!("../../../tutorials/04-watermarks.toml")),
-    ("05-bulk-api.toml", include_str!("../../../tutorials/05-bulk-api.toml")),
-    ("06-sunrpc.toml", include_str!("../../../tutorials/06-sunrpc.toml")),
-    ("07-one-page-requests.toml", include_str!("../../../tutorials/07-one-page-requests.toml")),
-    ("08-regressions.toml", include_str!("../../../tutorials/08-regressions.toml")),
+    ("01-buddy.toml", include_str!(concat!(env!("OUT_DIR"), "/lessons/01-buddy.json"))),
+    ("02-pcp.toml", include_str!(concat!(env!("OUT_DIR"), "/lessons/02-pcp.json"))),
+    ("03-gfp.toml", include_str!(concat!(env!("OUT_DIR"), "/lessons/03-gfp.json"))),
+    ("04-watermarks.toml", include_str!(concat!(env!("OUT_DIR"), "/lessons/04-watermarks.json"))),
+    ("05-bulk-api.toml", include_str!(concat!(env!("OUT_DIR"), "/lessons/05-bulk-api.json"))),
+    ("06-sunrpc.toml", include_str!(concat!(env!("OUT_DIR"), "/lessons/06-sunrpc.json"))),
+    (
+        "07-one-page-requests.toml",
+        include_str!(concat!(env!("OUT_DIR"), "/lessons/07-one-page-requests.json")),
+    ),
+    ("08-regressions.toml", include_str!(concat!(env!("OUT_DIR"), "/lessons/08-regressions.json"))),
 ];
 
 /// The scenario files lessons start from, by name in `scenarios/`.
@@ -279,6 +282,13 @@ pub struct LessonError {
     pub message: String,
 }
 
+impl LessonError {
+    /// A problem with the file as a whole, before its id is read.
+    fn file(file: &str, message: String) -> LessonError {
+        LessonError { lesson: file.to_owned(), slide: None, field: String::new(), message }
+    }
+}
+
 impl std::fmt::Display for LessonError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "lesson {}", self.lesson)?;
@@ -328,14 +338,25 @@ struct RawQuestion {
 
 impl Lesson {
     /// Parse a lesson file (`file` names it in errors until its id is read).
+    #[cfg(feature = "toml")]
     pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
+        let raw = toml::from_str(text).map_err(|e| LessonError::file(file, e.to_string()))?;
+        Lesson::from_raw(file, raw)
+    }
+
+    /// Read a lesson the build embedded as JSON (the TOML file's values).
+    pub fn from_json(file: &str, text: &str) -> Result<Lesson, LessonError> {
+        let raw = serde_json::from_str(text).map_err(|e| LessonError::file(file, e.to_string()))?;
+        Lesson::from_raw(file, raw)
+    }
+
+    fn from_raw(file: &str, raw: RawLesson) -> Result<Lesson, LessonError> {
         let error = |lesson: &str, slide: Option<usize>, field: &str, message: String| LessonError {
             lesson: lesson.to_owned(),
             slide,
             field: field.to_owned(),
             message,
         };
-        let raw: RawLesson = toml::from_str(text).map_err(|e| error(file, None, "", e.to_string()))?;
         let id = raw.id.as_str();
         crate::share::check_lesson(id).map_err(|e| error(file, None, "id", e.to_string()))?;
         let scenario_text = SCENARIO_FILES
@@ -451,7 +472,7 @@ pub fn lessons() -> Vec<Lesson> {
     LESSON_FILES
         .iter()
         .map(|(file, text)| {
-            Lesson::parse(file, text).expect("the embedded lessons parse (tests/spec_lessons.rs)")
+            Lesson::from_json(file, text).expect("the embedded lessons parse (tests/spec_lessons.rs)")
         })
         .collect()
 }

@@ -8,6 +8,7 @@ pub mod free_area;
 pub mod holders;
 pub mod icons;
 pub mod legend;
+pub mod lesson;
 pub mod memory_map;
 pub mod pcp;
 pub mod plots;

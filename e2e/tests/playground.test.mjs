@@ -372,6 +372,36 @@ describe('files', () => {
 });
 
 describe('lessons', () => {
+  it('a shared link opens the same lesson at the same slide', async () => {
+    const { page } = await fresh();
+    await page.getByTestId('lesson-pcp').click();
+    for (let i = 0; i < 2; i++) {
+      if (await page.getByTestId('question').count()) {
+        if (await page.getByTestId('guess').count()) await page.getByTestId('guess').fill('1');
+        else await page.getByTestId('choice-0').check();
+      }
+      if (await page.getByTestId('slide-act').count()) await page.getByTestId('slide-act').click();
+      await page.getByTestId('slide-next').click();
+    }
+    const title = await page.locator('#lesson-title').textContent();
+    assert.match(title, /slide 3 of/);
+    const text = await page.getByTestId('slide-text').textContent();
+    await page.getByTestId('share').click();
+    const url = await page.getByTestId('share-url').inputValue();
+    assert.match(url, /&lesson=pcp&slide=3/);
+    await page.close();
+    const other = await launch();
+    try {
+      const opened = await open(other.context, url);
+      await opened.page.locator('#lesson-title').waitFor();
+      assert.equal(await opened.page.locator('#lesson-title').textContent(), title);
+      assert.equal(await opened.page.getByTestId('slide-text').textContent(), text);
+      assert.deepEqual(opened.errors, []);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('every lesson can be walked to the end as a learner would', async () => {
     const { page, errors } = await fresh();
     const ids = await page.getByTestId('lesson-list').locator('button').evaluateAll((bs) => bs.map((b) => b.dataset.testid));

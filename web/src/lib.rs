@@ -66,18 +66,24 @@ struct Progress {
 pub fn app() -> Html {
     let banner = use_state(|| None::<String>);
     let embed = use_state(|| false);
+    let linked_lesson = use_mut_ref(|| None::<(String, u32)>);
     let session = {
-        let (banner, embed) = (banner.clone(), embed.clone());
+        let (banner, embed, linked_lesson) = (banner.clone(), embed.clone(), linked_lesson.clone());
         use_mut_ref(move || {
             let start = storage::start();
             if let Some(p) = start.problem {
                 banner.set(Some(p));
             }
             embed.set(start.embed);
+            *linked_lesson.borrow_mut() = start.lesson;
             start.session
         })
     };
     let shared = use_state(|| None::<String>);
+    // Lessons: the slide the learner is on, its text filled from the model on arrival.
+    let all_lessons = use_memo((), |_| pageflow_core::lesson::lessons());
+    let lesson_state = use_state(|| None::<SlideState>);
+
     let update = use_force_update();
     let handle = Handle { session: session.clone(), redraw: Callback::from(move |_| update.force_update()) };
     let generation = session.borrow().generation;
@@ -366,10 +372,12 @@ pub fn app() -> Html {
     };
     let share = {
         let handle = handle.clone();
-        let (shared, banner) = (shared.clone(), banner.clone());
+        let (shared, banner, lesson_state, all) =
+            (shared.clone(), banner.clone(), lesson_state.clone(), all_lessons.clone());
         Callback::from(move |_| {
             let s = handle.session.borrow();
-            match storage::share_url(s.scenario(), s.cursor.pos) {
+            let lesson = lesson_state.as_ref().map(|st| (all[st.lesson].id.clone(), st.slide as u32 + 1));
+            match storage::share_url(s.scenario(), s.cursor.pos, lesson) {
                 Ok(url) => {
                     // The clipboard may be refused (no focus, no permission): the dialog shows the
                     // link either way.
@@ -438,9 +446,6 @@ pub fn app() -> Html {
             *reader.borrow_mut() = Some(task);
         })
     };
-    // Lessons: the slide the learner is on, its text filled from the model on arrival.
-    let all_lessons = use_memo((), |_| pageflow_core::lesson::lessons());
-    let lesson_state = use_state(|| None::<SlideState>);
     let arrive =
         |all: &[pageflow_core::lesson::Lesson], s: &Session, lesson: usize, slide: usize| -> SlideState {
             let sl = &all[lesson].slides[slide];
@@ -458,17 +463,39 @@ pub fn app() -> Html {
     let start_lesson = {
         let (handle, banner, playing, all, lesson_state) =
             (handle.clone(), banner.clone(), playing.clone(), all_lessons.clone(), lesson_state.clone());
-        Callback::from(move |i: usize| match Session::new(&all[i].scenario) {
-            Ok(mut s) => {
-                s.go(usize::MAX);
-                playing.set(false);
-                storage::replace_work(s.scenario());
-                lesson_state.set(Some(arrive(&all, &s, i, 0)));
-                handle.act(|old| *old = s);
+        Callback::from(move |(i, slide): (usize, usize)| {
+            // At slide K the actions of the slides before it have been taken.
+            let lesson = &all[i];
+            let slide = slide.min(lesson.slides.len().saturating_sub(1));
+            let mut scenario = lesson.scenario.clone();
+            scenario.actions.extend(lesson.slides[..slide].iter().filter_map(|s| s.action.clone()));
+            match Session::new(&scenario) {
+                Ok(mut s) => {
+                    s.go(usize::MAX);
+                    playing.set(false);
+                    storage::replace_work(s.scenario());
+                    lesson_state.set(Some(arrive(&all, &s, i, slide)));
+                    handle.act(|old| *old = s);
+                }
+                Err(e) => banner.set(Some(format!("That lesson cannot start: {e}"))),
             }
-            Err(e) => banner.set(Some(format!("That lesson cannot start: {e}"))),
         })
     };
+    {
+        // A link may name a lesson and slide: open it once the page is up.
+        let (start_lesson, all, banner, linked_lesson) =
+            (start_lesson.clone(), all_lessons.clone(), banner.clone(), linked_lesson.clone());
+        use_effect_with((), move |_| {
+            if let Some((id, slide)) = linked_lesson.borrow_mut().take() {
+                match all.iter().position(|l| l.id == id) {
+                    Some(i) => start_lesson.emit((i, slide.saturating_sub(1) as usize)),
+                    None => banner.set(Some(format!(
+                        "The link names a lesson \"{id}\" that this pageflow does not have."
+                    ))),
+                }
+            }
+        });
+    }
     let slide_act = {
         let (handle, banner, playing, all, lesson_state) =
             (handle.clone(), banner.clone(), playing.clone(), all_lessons.clone(), lesson_state.clone());
@@ -603,7 +630,7 @@ pub fn app() -> Html {
                 <p class="embed-note"><a href={open_full_url()} target="_blank" rel="noopener">{ "Open in pageflow" }</a></p>
             }
             <div class="col controls-col">
-                <LessonPanel state={(*lesson_state).clone()} on_start={start_lesson} on_act={slide_act}
+                <LessonPanel state={(*lesson_state).clone()} on_start={start_lesson.reform(|i| (i, 0))} on_act={slide_act}
                     on_next={slide_next} on_leave={leave_lesson} />
                 <ActionForm gfp={(*gfp).clone()} cpus={frame.machine.config.cpus} on_order={on_order}
                     on_perform={perform} on_long_run={long_run} />

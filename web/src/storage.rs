@@ -19,6 +19,8 @@ pub struct Start {
     pub session: Session,
     pub problem: Option<String>,
     pub embed: bool,
+    /// A lesson and slide (counted from 1) the link asks to open.
+    pub lesson: Option<(String, u32)>,
 }
 
 /// The page's address fragment, if any.
@@ -32,7 +34,7 @@ fn fragment() -> Option<String> {
 pub fn start() -> Start {
     let Some(hash) = fragment() else {
         let (session, problem) = restore();
-        return Start { session, problem, embed: false };
+        return Start { session, problem, embed: false, lesson: None };
     };
     let opened = Link::parse(&hash).map_err(|e| e.to_string()).and_then(|link| {
         let session = Session::new(&link.scenario)?;
@@ -46,7 +48,8 @@ pub fn start() -> Start {
             if let Some(step) = link.step {
                 session.go(usize::try_from(step).unwrap_or(usize::MAX));
             }
-            Start { session, problem: None, embed: link.embed }
+            let lesson = link.lesson.map(|id| (id, link.slide.unwrap_or(1)));
+            Start { session, problem: None, embed: link.embed, lesson }
         }
         Err(e) => {
             let (session, problem) = restore();
@@ -56,6 +59,7 @@ pub fn start() -> Start {
                 session,
                 problem: Some(problem.map_or(message.clone(), |p| format!("{message} {p}"))),
                 embed: false,
+                lesson: None,
             }
         }
     }
@@ -72,8 +76,10 @@ pub fn replace_work(scenario: &Scenario) {
 }
 
 /// The address of the current scenario at `step`, to share.
-pub fn share_url(scenario: &Scenario, step: usize) -> Result<String, String> {
-    let link = Link { step: Some(step as u64), ..Link::new(scenario.clone()) };
+/// `lesson` is the lesson id and slide (counted from 1) the learner is on, if any.
+pub fn share_url(scenario: &Scenario, step: usize, lesson: Option<(String, u32)>) -> Result<String, String> {
+    let (lesson, slide) = lesson.map_or((None, None), |(id, slide)| (Some(id), Some(slide)));
+    let link = Link { step: Some(step as u64), lesson, slide, ..Link::new(scenario.clone()) };
     let fragment = link.to_fragment().map_err(|e| e.to_string())?;
     let location = web_sys::window().ok_or("no window")?.location();
     let href = location.href().map_err(|_| "no address")?;

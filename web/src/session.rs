@@ -107,6 +107,20 @@ impl PartialEq for Frame {
     }
 }
 
+/// The request-size histogram of every sunrpc run of a timeline, if any ran.
+fn request_sizes(t: &Timeline) -> Option<RequestHistogram> {
+    let refills: Vec<RefillRecord> = t
+        .users()
+        .iter()
+        .filter_map(|u| match u {
+            UserRun::Sunrpc(run) => Some(run.refills.iter().cloned()),
+            UserRun::PagePool(_) => None,
+        })
+        .flatten()
+        .collect();
+    (!refills.is_empty()).then(|| RequestHistogram::from_refills(&refills))
+}
+
 /// A scenario being played.
 #[derive(Clone)]
 pub struct Session {
@@ -116,6 +130,8 @@ pub struct Session {
     pub cursor: Cursor,
     /// Free and pcp pages after boot and after each action run.
     samples: Vec<Sample>,
+    /// The request-size histogram of the sunrpc runs, kept with the timeline it is read from.
+    request_sizes: Option<RequestHistogram>,
 }
 
 /// What the plots follow after each action.
@@ -143,7 +159,8 @@ impl Session {
             samples.push(sample(timeline.machine()));
         }
         let cursor = timeline.seek(0);
-        Ok(Session { generation: 0, timeline, cursor, samples })
+        let request_sizes = request_sizes(&timeline);
+        Ok(Session { generation: 0, timeline, cursor, samples, request_sizes })
     }
 
     pub fn scenario(&self) -> &Scenario {
@@ -298,6 +315,7 @@ impl Session {
         candidate.run_next();
         self.samples.truncate(keep + 1);
         self.samples.push(sample(candidate.machine()));
+        self.request_sizes = request_sizes(&candidate);
         self.timeline = candidate;
         self.cursor = self.timeline.seek(start);
         Ok(dropped)
@@ -352,21 +370,6 @@ impl Session {
         }
     }
 
-    /// The request-size histogram of every sunrpc run so far, if any ran.
-    fn request_sizes(&self) -> Option<RequestHistogram> {
-        let refills: Vec<RefillRecord> = self
-            .timeline
-            .users()
-            .iter()
-            .filter_map(|u| match u {
-                UserRun::Sunrpc(run) => Some(run.refills.iter().cloned()),
-                UserRun::PagePool(_) => None,
-            })
-            .flatten()
-            .collect();
-        (!refills.is_empty()).then(|| RequestHistogram::from_refills(&refills))
-    }
-
     /// Events before and after `pos`, for the event log.
     fn window(&self, pos: usize) -> Vec<(usize, String)> {
         let events = self.timeline.events();
@@ -402,7 +405,7 @@ impl Session {
             window: self.window(pos),
             holder_names: self.timeline.machine().holders.iter().map(|h| h.name.clone()).collect(),
             samples: self.samples.clone(),
-            request_sizes: self.request_sizes(),
+            request_sizes: self.request_sizes.clone(),
         }
     }
 }

@@ -10,6 +10,8 @@
 //!
 //! `cargo bench -p pageflow-core` (about a minute and a half on two cores).
 
+mod common;
+
 use std::hint::black_box;
 use std::mem::size_of;
 use std::path::PathBuf;
@@ -201,13 +203,9 @@ fn bench_peer(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::config();
     targets = bench_single, bench_bulk, bench_brouer, bench_peer
 }
 

@@ -8,7 +8,7 @@
 //!
 //! `cargo bench -p pageflow-core --bench users -- --warm-up-time 1 --measurement-time 3`
 
-use std::time::Duration;
+mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pageflow_core::calibrate::LeverRun;
@@ -82,13 +82,9 @@ fn bench_page_pool(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::config();
     targets = bench_sunrpc, bench_page_pool
 }
 criterion_main!(benches);

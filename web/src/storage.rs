@@ -117,7 +117,7 @@ fn built_in() -> Session {
 
 /// The saved session, or the built-in scenario with a message saying why the saved one could
 /// not be used.
-pub fn restore() -> (Session, Option<String>) {
+fn restore() -> (Session, Option<String>) {
     let Some(text) = get(SCENARIO_KEY) else { return (built_in(), None) };
     match Scenario::from_json(&text).map_err(|e| e.to_string()).and_then(|s| Session::new(&s)) {
         Ok(mut session) => {

@@ -75,8 +75,21 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Everything the panels show as text, plus the memory map's pixels: "the state" for comparisons. */
+/** Everything the panels show as text, plus the memory map's pixels: "the state" for comparisons.
+ * Yew's scheduler yields to the browser every 16 ms while it still has props updates for child
+ * components queued, so on a loaded machine a read right after a key press can see the position
+ * line of the new step beside panels of the old one. Read until two reads a frame apart agree. */
 export async function state(page) {
+  let last = await read(page);
+  for (;;) {
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))));
+    const now = await read(page);
+    if (JSON.stringify(now) === JSON.stringify(last)) return now;
+    last = now;
+  }
+}
+
+function read(page) {
   return page.evaluate(() => {
     const text = (id) => [...document.querySelectorAll(`[data-testid="${id}"]`)].map((e) => e.innerText).join('\n');
     const canvas = document.querySelector('[data-testid="memory-map"]');

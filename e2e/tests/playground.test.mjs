@@ -183,7 +183,7 @@ describe('the playground', () => {
     assert.equal((await position(page)).actions, 2);
     await page.getByTestId('undo').click();
     assert.equal((await position(page)).actions, 12);
-    assert.equal(await page.getByTestId('undo-note').count(), 0);
+    await until(async () => (await page.getByTestId('undo-note').count()) === 0, 'the undo note to go');
     await page.close();
   });
 

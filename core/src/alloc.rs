@@ -98,15 +98,18 @@ impl Machine {
         mut alloc_flags: AllocFlags,
         ac: &AllocContext,
     ) -> Option<Pfn> {
-        self.trace.emit(Event::Enter {
-            func: Func::GetPageFromFreelist,
-            args: Args {
-                gfp: Some(gfp),
-                order: Some(order),
-                alloc_flags: Some(alloc_flags),
-                ..Args::default()
-            },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::GetPageFromFreelist,
+                args: Args {
+                    gfp: Some(gfp),
+                    order: Some(order),
+                    alloc_flags: Some(alloc_flags),
+                    ..Args::default()
+                },
+            }
+        );
         let page = 'retry: loop {
             let no_fallback = alloc_flags.contains(AllocFlags::NOFRAGMENT);
             let mut pos = ac.preferred.unwrap_or(usize::MAX);
@@ -149,7 +152,7 @@ impl Machine {
             }
             break None;
         };
-        self.trace.emit(Event::Exit { func: Func::GetPageFromFreelist, ret: page.map_or(-1, i64::from) });
+        trace_event!(self, Event::Exit { func: Func::GetPageFromFreelist, ret: page.map_or(-1, i64::from) });
         page
     }
 
@@ -175,11 +178,7 @@ impl Machine {
             gfp,
             self.profile,
         );
-        // Guarded here, not only inside emit(): otherwise the check is copied into an event
-        // before the trace mode is looked at.
-        if self.trace.on() {
-            self.trace.emit(Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
-        }
+        trace_event!(self, Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
         check.ok
     }
 
@@ -195,16 +194,19 @@ impl Machine {
         alloc_flags: AllocFlags,
         mt: MigrateType,
     ) -> Option<Pfn> {
-        self.trace.emit(Event::Enter {
-            func: Func::Rmqueue,
-            args: Args {
-                zone: Some(z as u16),
-                gfp: Some(gfp),
-                order: Some(order),
-                mt: Some(mt),
-                ..Args::default()
-            },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::Rmqueue,
+                args: Args {
+                    zone: Some(z as u16),
+                    gfp: Some(gfp),
+                    order: Some(order),
+                    mt: Some(mt),
+                    ..Args::default()
+                },
+            }
+        );
         let mut page = None;
         let via_pcp = pcp_allowed_order(self.profile, order);
         if via_pcp {
@@ -215,11 +217,11 @@ impl Machine {
         }
         if self.zones[z].boosted_watermark {
             self.zones[z].boosted_watermark = false;
-            self.trace.emit(Event::Note { note: Note::BoostedWatermarkWake });
+            trace_event!(self, Event::Note { note: Note::BoostedWatermarkWake });
             let zone_idx = self.zones[z].kind;
             self.wakeup_kswapd(z, zone_idx);
         }
-        self.trace.emit(Event::Exit { func: Func::Rmqueue, ret: page.map_or(-1, i64::from) });
+        trace_event!(self, Event::Exit { func: Func::Rmqueue, ret: page.map_or(-1, i64::from) });
         page
     }
 
@@ -235,10 +237,13 @@ impl Machine {
         alloc_flags: AllocFlags,
         mt: MigrateType,
     ) -> Option<Pfn> {
-        self.trace.emit(Event::Enter {
-            func: Func::RmqueueBuddy,
-            args: Args { zone: Some(z as u16), order: Some(order), mt: Some(mt), ..Args::default() },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::RmqueueBuddy,
+                args: Args { zone: Some(z as u16), order: Some(order), mt: Some(mt), ..Args::default() },
+            }
+        );
         let irq = self.zone_lock(z);
         let mut page = None;
         if self.highatomic_first(order, alloc_flags) {
@@ -263,7 +268,7 @@ impl Machine {
             self.count_pgalloc(z, 1 << order);
             self.zone_statistics(preferred, z, 1);
         }
-        self.trace.emit(Event::Exit { func: Func::RmqueueBuddy, ret: page.map_or(-1, i64::from) });
+        trace_event!(self, Event::Exit { func: Func::RmqueueBuddy, ret: page.map_or(-1, i64::from) });
         page
     }
 
@@ -280,14 +285,20 @@ impl Machine {
     /// `init_on_alloc` asks for it (the cost model charges it; page contents are not modelled).
     #[inline]
     pub(crate) fn prep_new_page(&mut self, pfn: Pfn, order: u8, gfp: Gfp) {
-        if self.trace.on() {
-            let zero = gfp.contains(Gfp::ZERO) || self.config.init_on_alloc;
-            self.trace.emit(Event::Enter {
+        trace_event!(
+            self,
+            Event::Enter {
                 func: Func::PrepNewPage,
                 args: Args { pfn: Some(pfn), order: Some(order), gfp: Some(gfp), ..Args::default() },
-            });
-            self.trace.emit(Event::Exit { func: Func::PrepNewPage, ret: i64::from(zero) });
-        }
+            }
+        );
+        trace_event!(
+            self,
+            Event::Exit {
+                func: Func::PrepNewPage,
+                ret: i64::from(gfp.contains(Gfp::ZERO) || self.config.init_on_alloc),
+            }
+        );
     }
 
     /// `reserve_highatomic_pageblock()`: set aside the pageblock of a high-order atomic
@@ -341,12 +352,20 @@ impl Machine {
 
     /// `__alloc_pages()`: the fast path at the LOW watermark, then the slow path.
     pub fn alloc_pages(&mut self, gfp: Gfp, order: u8, preferred_nid: usize) -> Option<Pfn> {
-        self.trace.emit(Event::Enter {
-            func: Func::AllocPages,
-            args: Args { cpu: Some(self.current_cpu), gfp: Some(gfp), order: Some(order), ..Args::default() },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::AllocPages,
+                args: Args {
+                    cpu: Some(self.current_cpu),
+                    gfp: Some(gfp),
+                    order: Some(order),
+                    ..Args::default()
+                },
+            }
+        );
         let page = self.alloc_pages_inner(gfp, order, preferred_nid);
-        self.trace.emit(Event::Exit { func: Func::AllocPages, ret: page.map_or(-1, i64::from) });
+        trace_event!(self, Event::Exit { func: Func::AllocPages, ret: page.map_or(-1, i64::from) });
         page
     }
 
@@ -361,16 +380,19 @@ impl Machine {
 
     /// `__alloc_pages_slowpath()`, as far as pageflow models it.
     fn alloc_pages_slowpath(&mut self, gfp: Gfp, order: u8, ac: &AllocContext) -> Option<Pfn> {
-        self.trace.emit(Event::Enter {
-            func: Func::AllocPagesSlowpath,
-            args: Args { gfp: Some(gfp), order: Some(order), ..Args::default() },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::AllocPagesSlowpath,
+                args: Args { gfp: Some(gfp), order: Some(order), ..Args::default() },
+            }
+        );
         let page = self.slowpath_rounds(gfp, order, ac);
         if page.is_none() {
             self.vm.alloc_failures += 1;
-            self.trace.emit(Event::Note { note: Note::AllocFailure });
+            trace_event!(self, Event::Note { note: Note::AllocFailure });
         }
-        self.trace.emit(Event::Exit { func: Func::AllocPagesSlowpath, ret: page.map_or(-1, i64::from) });
+        trace_event!(self, Event::Exit { func: Func::AllocPagesSlowpath, ret: page.map_or(-1, i64::from) });
         page
     }
 
@@ -388,7 +410,7 @@ impl Machine {
             return Some(pfn);
         }
         if can_direct_reclaim && (costly_order || (order > 0 && ac.migratetype != MigrateType::Movable)) {
-            self.trace.emit(Event::Note { note: Note::CompactionSkipped });
+            trace_event!(self, Event::Note { note: Note::CompactionSkipped });
         }
         let mut no_progress_loops = 0;
         let mut nofail_rounds = 0;
@@ -416,7 +438,7 @@ impl Machine {
                 retry = !gives_up
                     && self.should_reclaim_retry(order, ac, alloc_flags, progress, &mut no_progress_loops);
                 if !retry && !gfp.contains(Gfp::NORETRY) && !costly_order {
-                    self.trace.emit(Event::Note { note: Note::OomNotModelled });
+                    trace_event!(self, Event::Note { note: Note::OomNotModelled });
                 }
             }
             if retry {
@@ -436,7 +458,7 @@ impl Machine {
             }
             nofail_rounds += 1;
             if nofail_rounds >= NOFAIL_ROUNDS {
-                self.trace.emit(Event::Note { note: Note::NofailBounded });
+                trace_event!(self, Event::Note { note: Note::NofailBounded });
                 return None;
             }
         }

@@ -49,13 +49,13 @@ impl Machine {
         if irqsave {
             self.irq_disable();
         }
-        self.trace.emit(Event::Lock { lock: LockId::Zone { zone: z as u16 }, taken: true });
+        trace_event!(self, Event::Lock { lock: LockId::Zone { zone: z as u16 }, taken: true });
         irqsave
     }
 
     #[inline]
     pub(crate) fn zone_unlock(&mut self, z: usize, irqrestore: bool) {
-        self.trace.emit(Event::Lock { lock: LockId::Zone { zone: z as u16 }, taken: false });
+        trace_event!(self, Event::Lock { lock: LockId::Zone { zone: z as u16 }, taken: false });
         if irqrestore {
             self.irq_enable();
         }
@@ -64,13 +64,13 @@ impl Machine {
     #[inline]
     pub(crate) fn irq_disable(&mut self) {
         self.irqs_disabled = true;
-        self.trace.emit(Event::Irq { cpu: self.current_cpu, disabled: true });
+        trace_event!(self, Event::Irq { cpu: self.current_cpu, disabled: true });
     }
 
     #[inline]
     pub(crate) fn irq_enable(&mut self) {
         self.irqs_disabled = false;
-        self.trace.emit(Event::Irq { cpu: self.current_cpu, disabled: false });
+        trace_event!(self, Event::Irq { cpu: self.current_cpu, disabled: false });
     }
 
     /// `add_to_free_list()` / `add_to_free_list_tail()` with `set_buddy_order()`.
@@ -106,12 +106,15 @@ impl Machine {
         self.del_page_from_free_list(z, pfn, order);
         self.add_to_free_list(z, pfn, order, mt, true);
         let zone = z as u16;
-        self.trace.emit(Event::Move {
-            pfn,
-            order,
-            from: Loc::Buddy { zone, order, mt: from },
-            to: Loc::Buddy { zone, order, mt },
-        });
+        trace_event!(
+            self,
+            Event::Move {
+                pfn,
+                order,
+                from: Loc::Buddy { zone, order, mt: from },
+                to: Loc::Buddy { zone, order, mt },
+            }
+        );
     }
 
     /// `expand()`: split a block of order `high` down to `low`, putting each upper half back on
@@ -121,7 +124,7 @@ impl Machine {
             high -= 1;
             let buddy = pfn + (1 << high);
             self.add_to_free_list(z, buddy, high, mt, false);
-            self.trace.emit(Event::Split { zone: z as u16, pfn, buddy, order: high });
+            trace_event!(self, Event::Split { zone: z as u16, pfn, buddy, order: high });
         }
     }
 
@@ -165,13 +168,16 @@ impl Machine {
         let max_boost = max_boost.max(u64::from(PAGEBLOCK_NR_PAGES));
         zone.watermark_boost = (zone.watermark_boost + u64::from(PAGEBLOCK_NR_PAGES)).min(max_boost);
         let value = zone.watermark_boost as i64;
-        self.trace.emit(Event::Counter {
-            counter: Counter::WatermarkBoost,
-            zone: Some(z as u16),
-            cpu: None,
-            delta: i64::from(PAGEBLOCK_NR_PAGES),
-            value,
-        });
+        trace_event!(
+            self,
+            Event::Counter {
+                counter: Counter::WatermarkBoost,
+                zone: Some(z as u16),
+                cpu: None,
+                delta: i64::from(PAGEBLOCK_NR_PAGES),
+                value,
+            }
+        );
         true
     }
 
@@ -181,7 +187,7 @@ impl Machine {
         if from != mt {
             self.zones[z].set_pageblock_migratetype(pfn, mt);
             let pfn = Machine::pageblock_start(pfn);
-            self.trace.emit(Event::Pageblock { zone: z as u16, pfn, from, to: mt });
+            trace_event!(self, Event::Pageblock { zone: z as u16, pfn, from, to: mt });
         }
     }
 
@@ -274,10 +280,18 @@ impl Machine {
         start_mt: MigrateType,
         alloc_flags: AllocFlags,
     ) -> bool {
-        self.trace.emit(Event::Enter {
-            func: Func::RmqueueFallback,
-            args: Args { zone: Some(z as u16), order: Some(order), mt: Some(start_mt), ..Args::default() },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::RmqueueFallback,
+                args: Args {
+                    zone: Some(z as u16),
+                    order: Some(order),
+                    mt: Some(start_mt),
+                    ..Args::default()
+                },
+            }
+        );
         let min_order = if order < PAGEBLOCK_ORDER && alloc_flags.contains(AllocFlags::NOFRAGMENT) {
             PAGEBLOCK_ORDER
         } else {
@@ -301,7 +315,7 @@ impl Machine {
             let pfn = self.zones[z].free_area[current as usize].free_list[mt.index()].head;
             self.steal_suitable_fallback(z, pfn, alloc_flags, start_mt, can_steal);
         }
-        self.trace.emit(Event::Exit { func: Func::RmqueueFallback, ret: stole as i64 });
+        trace_event!(self, Event::Exit { func: Func::RmqueueFallback, ret: stole as i64 });
         stole
     }
 
@@ -335,16 +349,19 @@ impl Machine {
         alloc_flags: AllocFlags,
     ) -> u32 {
         let PcpListId { cpu, pindex } = list;
-        self.trace.emit(Event::Enter {
-            func: Func::RmqueueBulk,
-            args: Args {
-                zone: Some(z as u16),
-                order: Some(order),
-                nr: Some(count),
-                mt: Some(mt),
-                ..Args::default()
-            },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::RmqueueBulk,
+                args: Args {
+                    zone: Some(z as u16),
+                    order: Some(order),
+                    nr: Some(count),
+                    mt: Some(mt),
+                    ..Args::default()
+                },
+            }
+        );
         let irq = self.zone_lock(z);
         let mut allocated = 0;
         for _ in 0..count {
@@ -357,16 +374,19 @@ impl Machine {
             page.list = pindex as u8;
             self.zones[z].pcp[cpu as usize].lists[pindex].add_tail(&mut self.pages, pfn);
             allocated += 1;
-            self.trace.emit(Event::Move {
-                pfn,
-                order,
-                from: Loc::Buddy { zone: z as u16, order, mt: from_mt },
-                to: Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 },
-            });
+            trace_event!(
+                self,
+                Event::Move {
+                    pfn,
+                    order,
+                    from: Loc::Buddy { zone: z as u16, order, mt: from_mt },
+                    to: Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 },
+                }
+            );
         }
         self.mod_nr_free_pages(z, -(i64::from(allocated) << order));
         self.zone_unlock(z, irq);
-        self.trace.emit(Event::Exit { func: Func::RmqueueBulk, ret: i64::from(allocated) });
+        trace_event!(self, Event::Exit { func: Func::RmqueueBulk, ret: i64::from(allocated) });
         allocated
     }
 
@@ -402,16 +422,19 @@ impl Machine {
         mt: MigrateType,
         to_tail: bool,
     ) {
-        self.trace.emit(Event::Enter {
-            func: Func::FreeOnePage,
-            args: Args {
-                zone: Some(z as u16),
-                pfn: Some(pfn),
-                order: Some(order),
-                mt: Some(mt),
-                ..Args::default()
-            },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::FreeOnePage,
+                args: Args {
+                    zone: Some(z as u16),
+                    pfn: Some(pfn),
+                    order: Some(order),
+                    mt: Some(mt),
+                    ..Args::default()
+                },
+            }
+        );
         if mt != MigrateType::Isolate {
             self.mod_nr_free_pages(z, 1 << order);
         }
@@ -426,13 +449,13 @@ impl Machine {
                 }
             }
             self.del_page_from_free_list(z, buddy, order);
-            self.trace.emit(Event::Merge { zone: z as u16, pfn, buddy, order });
+            trace_event!(self, Event::Merge { zone: z as u16, pfn, buddy, order });
             pfn &= buddy;
             order += 1;
         }
         let tail = to_tail || self.buddy_merge_likely(z, pfn, find_buddy_pfn(pfn, order), order);
         self.add_to_free_list(z, pfn, order, mt, tail);
-        self.trace.emit(Event::Exit { func: Func::FreeOnePage, ret: i64::from(pfn) });
+        trace_event!(self, Event::Exit { func: Func::FreeOnePage, ret: i64::from(pfn) });
     }
 
     /// `free_one_page()`: `__free_one_page()` under `zone->lock`, for frees that bypass the pcp.

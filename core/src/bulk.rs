@@ -43,18 +43,21 @@ impl Machine {
         nr_pages: i32,
         target: BulkTarget,
     ) -> u32 {
-        self.trace.emit(Event::Enter {
-            func: Func::AllocPagesBulk,
-            args: Args {
-                cpu: Some(self.current_cpu),
-                gfp: Some(gfp),
-                nr: Some(nr_pages.max(0) as u32),
-                ..Args::default()
-            },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::AllocPagesBulk,
+                args: Args {
+                    cpu: Some(self.current_cpu),
+                    gfp: Some(gfp),
+                    nr: Some(nr_pages.max(0) as u32),
+                    ..Args::default()
+                },
+            }
+        );
         let ret = self.alloc_pages_bulk_inner(gfp, preferred_nid, nr_pages, target);
         self.caller_slot = None;
-        self.trace.emit(Event::Exit { func: Func::AllocPagesBulk, ret: i64::from(ret) });
+        trace_event!(self, Event::Exit { func: Func::AllocPagesBulk, ret: i64::from(ret) });
         ret
     }
 
@@ -78,7 +81,7 @@ impl Machine {
             return nr_populated;
         }
         if array && n == nr_populated {
-            self.trace.emit(Event::Note { note: Note::BulkArrayFull });
+            trace_event!(self, Event::Note { note: Note::BulkArrayFull });
             return match profile.full_array_return {
                 FullArrayReturn::Zero => 0,
                 FullArrayReturn::Populated => nr_populated,
@@ -122,7 +125,7 @@ impl Machine {
                     gfp,
                     profile,
                 );
-                self.trace.emit(Event::Watermark { func: Func::AllocPagesBulk, wmark: Wmark::Low, check });
+                trace_event!(self, Event::Watermark { func: Func::AllocPagesBulk, wmark: Wmark::Low, check });
                 if check.ok {
                     zone = Some(z);
                     break;
@@ -148,7 +151,7 @@ impl Machine {
                         self.pcp_unlock(z, cpu);
                         break 'fast Note::BulkEmptyFallback;
                     }
-                    self.trace.emit(Event::Note { note: Note::BulkPartial });
+                    trace_event!(self, Event::Note { note: Note::BulkPartial });
                     break;
                 };
                 nr_account += 1;
@@ -168,7 +171,7 @@ impl Machine {
             return nr_populated;
         };
         // failed: one page from the full allocator, slow path included.
-        self.trace.emit(Event::Note { note: fallback });
+        trace_event!(self, Event::Note { note: fallback });
         self.caller_slot = array.then_some(nr_populated);
         if let Some(pfn) = self.alloc_pages(gfp, 0, preferred_nid) {
             self.give_to_holder(self.caller, pfn, array.then_some(nr_populated as usize));

@@ -28,7 +28,7 @@ impl Machine {
 
     /// `bad_page()`: report and leave the page alone.
     pub fn bad_page(&mut self, pfn: Pfn, reason: BadPageReason) {
-        self.trace.emit(Event::BadPage { pfn, reason });
+        trace_event!(self, Event::BadPage { pfn, reason });
     }
 
     /// `__free_pages()` → `free_the_page()` for a block that passed [`Machine::check_free`] and
@@ -36,10 +36,18 @@ impl Machine {
     /// `__free_pages_ok()` → `free_one_page()`.
     #[inline]
     pub(crate) fn free_pages_checked(&mut self, pfn: Pfn, order: u8) {
-        self.trace.emit(Event::Enter {
-            func: Func::FreePages,
-            args: Args { cpu: Some(self.current_cpu), pfn: Some(pfn), order: Some(order), ..Args::default() },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::FreePages,
+                args: Args {
+                    cpu: Some(self.current_cpu),
+                    pfn: Some(pfn),
+                    order: Some(order),
+                    ..Args::default()
+                },
+            }
+        );
         if pcp_allowed_order(self.profile, order) {
             self.free_unref_page(pfn, order);
         } else {
@@ -47,15 +55,18 @@ impl Machine {
             self.vm.pgfree += 1 << order;
             let mt = self.zones[z].pageblock_migratetype(pfn);
             let owner = self.pages[pfn as usize].owner;
-            self.trace.emit(Event::Move {
-                pfn,
-                order,
-                from: Loc::Caller { owner, slot: None },
-                to: Loc::Buddy { zone: z as u16, order, mt },
-            });
+            trace_event!(
+                self,
+                Event::Move {
+                    pfn,
+                    order,
+                    from: Loc::Caller { owner, slot: None },
+                    to: Loc::Buddy { zone: z as u16, order, mt },
+                }
+            );
             self.free_one_page_locked(z, pfn, order, mt, false);
         }
-        self.trace.emit(Event::Exit { func: Func::FreePages, ret: 0 });
+        trace_event!(self, Event::Exit { func: Func::FreePages, ret: 0 });
     }
 
     /// Take a block out of its holder: unlink it from a list, or clear its array slot.

@@ -4,6 +4,9 @@
 //! The model is single threaded and deterministic: the same scenario gives the same events, on
 //! every platform, in tests, the CLI, benchmarks and the browser.
 
+#[macro_use]
+pub mod trace;
+
 pub mod alloc;
 pub mod buddy;
 pub mod bulk;
@@ -26,7 +29,6 @@ pub mod scenario;
 pub mod share;
 pub mod sim;
 pub mod timeline;
-pub mod trace;
 pub mod users;
 pub mod view;
 pub mod watermark;

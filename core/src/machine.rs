@@ -305,13 +305,10 @@ impl Machine {
         let zone = &mut self.zones[z];
         zone.nr_free_pages += delta;
         let value = zone.nr_free_pages;
-        self.trace.emit(Event::Counter {
-            counter: Counter::NrFreePages,
-            zone: Some(z as u16),
-            cpu: None,
-            delta,
-            value,
-        });
+        trace_event!(
+            self,
+            Event::Counter { counter: Counter::NrFreePages, zone: Some(z as u16), cpu: None, delta, value }
+        );
     }
 
     /// Pages the page cache pool holds (reclaimable memory).
@@ -349,12 +346,15 @@ impl Machine {
         self.release_from_holder(from.0, pfn, from.1);
         self.pages[pfn as usize].owner = to.0;
         self.give_to_holder(to.0, pfn, to.1);
-        self.trace.emit(Event::Move {
-            pfn,
-            order,
-            from: Loc::Caller { owner: from.0, slot: from.1.map(|s| s as u32) },
-            to: Loc::Caller { owner: to.0, slot: to.1.map(|s| s as u32) },
-        });
+        trace_event!(
+            self,
+            Event::Move {
+                pfn,
+                order,
+                from: Loc::Caller { owner: from.0, slot: from.1.map(|s| s as u32) },
+                to: Loc::Caller { owner: to.0, slot: to.1.map(|s| s as u32) },
+            }
+        );
     }
 
     /// An array holder of `len` slots (created, or resized keeping its pages).

@@ -130,7 +130,7 @@ impl Machine {
             self.irq_disable();
         }
         if locking != PcpLocking::IrqSave {
-            self.trace.emit(Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: true });
+            trace_event!(self, Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: true });
         }
         // Every section closes before the call returns, so the flag only catches re-entry bugs
         // of the model: builds with debug assertions (the tests) keep it, the others skip it.
@@ -148,7 +148,7 @@ impl Machine {
         }
         let locking = self.profile.pcp_locking;
         if locking != PcpLocking::IrqSave {
-            self.trace.emit(Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: false });
+            trace_event!(self, Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: false });
         }
         if locking.disables_irqs() {
             self.irq_enable();
@@ -159,7 +159,7 @@ impl Machine {
     #[inline]
     fn mod_pcp_count(&mut self, z: usize, cpu: u16, delta: i64) {
         let value = self.zones[z].pcp[cpu as usize].mod_count(delta);
-        self.trace.emit(pcp_count_event(z, cpu, delta, value));
+        trace_event!(self, pcp_count_event(z, cpu, delta, value));
     }
 
     /// `__rmqueue_pcplist()`: take the first block of a pcp list, refilling it from the buddy
@@ -188,7 +188,7 @@ impl Machine {
         list.del(&mut self.pages, pfn);
         let delta = -(1i64 << order);
         let value = pcp.mod_count(delta);
-        self.trace.emit(pcp_count_event(z, cpu, delta, value));
+        trace_event!(self, pcp_count_event(z, cpu, delta, value));
         self.hand_to_caller(pfn, order, Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 });
         Some(pfn)
     }
@@ -229,7 +229,7 @@ impl Machine {
         page.state = PageState::Allocated;
         page.order = order;
         page.owner = owner;
-        self.trace.emit(Event::Move { pfn, order, from, to: Loc::Caller { owner, slot } });
+        trace_event!(self, Event::Move { pfn, order, from, to: Loc::Caller { owner, slot } });
     }
 
     /// `rmqueue_pcplist()`: one block from the current CPU's pcp list under the pcp lock, then
@@ -243,16 +243,19 @@ impl Machine {
         alloc_flags: AllocFlags,
     ) -> Option<Pfn> {
         let cpu = self.current_cpu;
-        self.trace.emit(Event::Enter {
-            func: Func::RmqueuePcplist,
-            args: Args {
-                cpu: Some(cpu),
-                zone: Some(z as u16),
-                order: Some(order),
-                mt: Some(mt),
-                ..Args::default()
-            },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::RmqueuePcplist,
+                args: Args {
+                    cpu: Some(cpu),
+                    zone: Some(z as u16),
+                    order: Some(order),
+                    mt: Some(mt),
+                    ..Args::default()
+                },
+            }
+        );
         self.pcp_lock(z, cpu);
         // An allocation ends a run of frees: the batch freed shrinks again.
         let pcp = &mut self.zones[z].pcp[cpu as usize];
@@ -268,7 +271,7 @@ impl Machine {
             self.count_pgalloc(z, 1 << order);
             self.zone_statistics(preferred, z, 1);
         }
-        self.trace.emit(Event::Exit { func: Func::RmqueuePcplist, ret: page.map_or(-1, i64::from) });
+        trace_event!(self, Event::Exit { func: Func::RmqueuePcplist, ret: page.map_or(-1, i64::from) });
         page
     }
 
@@ -278,13 +281,16 @@ impl Machine {
         let zone = &mut self.zones[z];
         zone.events.pgalloc += n;
         let value = zone.events.pgalloc as i64;
-        self.trace.emit(Event::Counter {
-            counter: Counter::Pgalloc,
-            zone: Some(z as u16),
-            cpu: None,
-            delta: n as i64,
-            value,
-        });
+        trace_event!(
+            self,
+            Event::Counter {
+                counter: Counter::Pgalloc,
+                zone: Some(z as u16),
+                cpu: None,
+                delta: n as i64,
+                value,
+            }
+        );
     }
 
     /// `zone_statistics()`: NUMA_HIT or MISS/FOREIGN, and LOCAL or OTHER against the running CPU.
@@ -303,13 +309,10 @@ impl Machine {
             };
             *slot += n;
             let value = *slot as i64;
-            m.trace.emit(Event::Counter {
-                counter,
-                zone: Some(zone as u16),
-                cpu: None,
-                delta: n as i64,
-                value,
-            });
+            trace_event!(
+                m,
+                Event::Counter { counter, zone: Some(zone as u16), cpu: None, delta: n as i64, value }
+            );
         };
         if node == self.zones[preferred].node {
             bump(self, z, Counter::NumaHit);
@@ -325,16 +328,19 @@ impl Machine {
     pub(crate) fn free_unref_page(&mut self, pfn: Pfn, order: u8) {
         let cpu = self.current_cpu;
         let z = self.pfn_zone(pfn).expect("freed pages were checked to be in a zone");
-        self.trace.emit(Event::Enter {
-            func: Func::FreeUnrefPage,
-            args: Args {
-                cpu: Some(cpu),
-                zone: Some(z as u16),
-                pfn: Some(pfn),
-                order: Some(order),
-                ..Args::default()
-            },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::FreeUnrefPage,
+                args: Args {
+                    cpu: Some(cpu),
+                    zone: Some(z as u16),
+                    pfn: Some(pfn),
+                    order: Some(order),
+                    ..Args::default()
+                },
+            }
+        );
         // free_unref_page_prepare(): the pcp migratetype cache takes the pageblock's type.
         let mt = self.zones[z].pageblock_migratetype(pfn);
         self.pages[pfn as usize].pcp_mt = mt as u8;
@@ -346,7 +352,7 @@ impl Machine {
             self.free_unref_page_commit(z, cpu, pfn, pcp_mt, order);
             self.pcp_unlock(z, cpu);
         }
-        self.trace.emit(Event::Exit { func: Func::FreeUnrefPage, ret: 0 });
+        trace_event!(self, Event::Exit { func: Func::FreeUnrefPage, ret: 0 });
     }
 
     /// `free_unref_page_commit()`: add to the head of the pcp list (hot), then free a batch to the
@@ -370,15 +376,13 @@ impl Machine {
             pcp.alloc_factor >>= 1;
         }
         pcp.lists[pindex].add(&mut self.pages, pfn);
-        self.trace.emit(Event::Move {
-            pfn,
-            order,
-            from,
-            to: Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 },
-        });
+        trace_event!(
+            self,
+            Event::Move { pfn, order, from, to: Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 } }
+        );
         let delta = 1i64 << order;
         let value = pcp.mod_count(delta);
-        self.trace.emit(pcp_count_event(z, cpu, delta, value));
+        trace_event!(self, pcp_count_event(z, cpu, delta, value));
         let (count, batch) = (pcp.count, pcp.batch);
         let high_order = order > 0 && order <= PAGE_ALLOC_COSTLY_ORDER;
         let free_high = match rule {
@@ -426,13 +430,10 @@ impl Machine {
     fn count_pgfree(&mut self, n: u64) {
         self.vm.pgfree += n;
         let value = self.vm.pgfree as i64;
-        self.trace.emit(Event::Counter {
-            counter: Counter::Pgfree,
-            zone: None,
-            cpu: None,
-            delta: n as i64,
-            value,
-        });
+        trace_event!(
+            self,
+            Event::Counter { counter: Counter::Pgfree, zone: None, cpu: None, delta: n as i64, value }
+        );
     }
 
     /// `nr_pcp_free()`: how much a free at `high` returns. ≤5.13 one batch. 5.14–6.6: the batch
@@ -506,10 +507,13 @@ impl Machine {
     /// (coldest ends) of the pcp lists to the buddy lists.
     pub(crate) fn free_pcppages_bulk(&mut self, z: usize, cpu: u16, count: u32, pindex: usize) {
         let count = count.min(self.zones[z].pcp[cpu as usize].count);
-        self.trace.emit(Event::Enter {
-            func: Func::FreePcppagesBulk,
-            args: Args { cpu: Some(cpu), zone: Some(z as u16), nr: Some(count), ..Args::default() },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::FreePcppagesBulk,
+                args: Args { cpu: Some(cpu), zone: Some(z as u16), nr: Some(count), ..Args::default() },
+            }
+        );
         let irq = self.zone_lock(z);
         let nr_lists = self.profile.nr_pcp_lists();
         let mut count = i64::from(count);
@@ -573,7 +577,7 @@ impl Machine {
             }
         }
         self.zone_unlock(z, irq);
-        self.trace.emit(Event::Exit { func: Func::FreePcppagesBulk, ret: 0 });
+        trace_event!(self, Event::Exit { func: Func::FreePcppagesBulk, ret: 0 });
     }
 
     /// Move the last (coldest) block of a pcp list to the buddy lists; returns its base pages.
@@ -584,12 +588,15 @@ impl Machine {
         self.mod_pcp_count(z, cpu, -(1i64 << order));
         let mt = MigrateType::from_index(self.pages[pfn as usize].pcp_mt as usize);
         let zone = z as u16;
-        self.trace.emit(Event::Move {
-            pfn,
-            order,
-            from: Loc::Pcp { zone, cpu, pindex: pindex as u8 },
-            to: Loc::Buddy { zone, order, mt },
-        });
+        trace_event!(
+            self,
+            Event::Move {
+                pfn,
+                order,
+                from: Loc::Pcp { zone, cpu, pindex: pindex as u8 },
+                to: Loc::Buddy { zone, order, mt },
+            }
+        );
         self.free_one_page_inner(z, pfn, order, mt, false);
         1 << order
     }
@@ -600,10 +607,13 @@ impl Machine {
         if self.zones[z].pcp[cpu as usize].count == 0 {
             return;
         }
-        self.trace.emit(Event::Enter {
-            func: Func::DrainPagesZone,
-            args: Args { cpu: Some(cpu), zone: Some(z as u16), ..Args::default() },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::DrainPagesZone,
+                args: Args { cpu: Some(cpu), zone: Some(z as u16), ..Args::default() },
+            }
+        );
         loop {
             self.pcp_lock(z, cpu);
             let pcp = &self.zones[z].pcp[cpu as usize];
@@ -620,7 +630,7 @@ impl Machine {
                 break;
             }
         }
-        self.trace.emit(Event::Exit { func: Func::DrainPagesZone, ret: 0 });
+        trace_event!(self, Event::Exit { func: Func::DrainPagesZone, ret: 0 });
     }
 
     /// `drain_pages()`: every zone of one CPU.
@@ -633,14 +643,14 @@ impl Machine {
     /// `drain_all_pages(NULL)`: every CPU with pages on its lists (the kernel queues work on
     /// each; the model runs them in CPU order).
     pub fn drain_all_pages(&mut self) {
-        self.trace.emit(Event::Enter { func: Func::DrainAllPages, args: Args::default() });
+        trace_event!(self, Event::Enter { func: Func::DrainAllPages, args: Args::default() });
         let saved = self.current_cpu;
         for cpu in 0..self.config.cpus as u16 {
             self.current_cpu = cpu;
             self.drain_pages(cpu);
         }
         self.current_cpu = saved;
-        self.trace.emit(Event::Exit { func: Func::DrainAllPages, ret: 0 });
+        trace_event!(self, Event::Exit { func: Func::DrainAllPages, ret: 0 });
     }
 }
 

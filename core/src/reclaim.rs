@@ -46,7 +46,7 @@ impl Machine {
 
     /// `wake_all_kswapds()`: wake the kswapd of each node the zonelist reaches.
     pub(crate) fn wake_all_kswapds(&mut self, ac: &AllocContext) {
-        self.trace.emit(Event::Enter { func: Func::WakeAllKswapds, args: Args::default() });
+        trace_event!(self, Event::Enter { func: Func::WakeAllKswapds, args: Args::default() });
         let mut pos = 0;
         let mut last_node = usize::MAX;
         while let Some((i, z)) = self.eligible_zone(ac, pos) {
@@ -56,7 +56,7 @@ impl Machine {
                 self.wakeup_kswapd(z, ac.highest_zoneidx);
             }
         }
-        self.trace.emit(Event::Exit { func: Func::WakeAllKswapds, ret: 0 });
+        trace_event!(self, Event::Exit { func: Func::WakeAllKswapds, ret: 0 });
     }
 
     /// `wakeup_kswapd()`: unless the node is balanced and not boosted, kswapd will run when the
@@ -72,7 +72,7 @@ impl Machine {
         }
         self.nodes[node].kswapd_pending = true;
         self.vm.kswapd_wakeups += 1;
-        self.trace.emit(Event::KswapdWake { node: node as u16 });
+        trace_event!(self, Event::KswapdWake { node: node as u16 });
     }
 
     /// Run every woken kswapd: `balance_pgdat()` reclaims page cache in rounds of
@@ -84,7 +84,7 @@ impl Machine {
                 continue;
             }
             self.nodes[node].kswapd_pending = false;
-            self.trace.emit(Event::Enter { func: Func::Kswapd, args: Args::default() });
+            trace_event!(self, Event::Enter { func: Func::Kswapd, args: Args::default() });
             let saved_cpu = self.current_cpu;
             self.current_cpu = self.nodes[node].cpus.first().copied().unwrap_or(0);
             let zones: Vec<usize> = self.nodes[node].zones.iter().flatten().copied().collect();
@@ -104,7 +104,7 @@ impl Machine {
                 self.zones[z].watermark_boost = 0;
             }
             self.current_cpu = saved_cpu;
-            self.trace.emit(Event::Exit { func: Func::Kswapd, ret: i64::from(reclaimed) });
+            trace_event!(self, Event::Exit { func: Func::Kswapd, ret: i64::from(reclaimed) });
         }
     }
 
@@ -133,14 +133,17 @@ impl Machine {
                 self.vm.pgsteal_kswapd += u64::from(freed);
                 (Counter::PgstealKswapd, self.vm.pgsteal_kswapd)
             };
-            self.trace.emit(Event::Counter {
-                counter,
-                zone: None,
-                cpu: None,
-                delta: i64::from(freed),
-                value: total as i64,
-            });
-            self.trace.emit(Event::Reclaim { node: node as u16, pages: freed, direct });
+            trace_event!(
+                self,
+                Event::Counter {
+                    counter,
+                    zone: None,
+                    cpu: None,
+                    delta: i64::from(freed),
+                    value: total as i64,
+                }
+            );
+            trace_event!(self, Event::Reclaim { node: node as u16, pages: freed, direct });
         }
         freed
     }
@@ -155,19 +158,19 @@ impl Machine {
         alloc_flags: AllocFlags,
         ac: &AllocContext,
     ) -> (Option<Pfn>, bool) {
-        self.trace.emit(Event::Enter {
-            func: Func::DirectReclaim,
-            args: Args { gfp: Some(gfp), order: Some(order), ..Args::default() },
-        });
+        trace_event!(
+            self,
+            Event::Enter {
+                func: Func::DirectReclaim,
+                args: Args { gfp: Some(gfp), order: Some(order), ..Args::default() },
+            }
+        );
         self.vm.allocstall += 1;
         let value = self.vm.allocstall as i64;
-        self.trace.emit(Event::Counter {
-            counter: Counter::Allocstall,
-            zone: None,
-            cpu: None,
-            delta: 1,
-            value,
-        });
+        trace_event!(
+            self,
+            Event::Counter { counter: Counter::Allocstall, zone: None, cpu: None, delta: 1, value }
+        );
         let mut progress = 0;
         let mut pos = 0;
         let mut last_node = usize::MAX;
@@ -186,7 +189,7 @@ impl Machine {
             self.drain_all_pages();
             page = self.get_page_from_freelist(gfp, order, alloc_flags, ac);
         }
-        self.trace.emit(Event::Exit { func: Func::DirectReclaim, ret: i64::from(progress) });
+        trace_event!(self, Event::Exit { func: Func::DirectReclaim, ret: i64::from(progress) });
         (page, progress > 0)
     }
 }

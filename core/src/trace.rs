@@ -314,7 +314,7 @@ fn list_ends(loc: &Loc) -> (u64, u64) {
 }
 
 impl Cost {
-    #[inline]
+    #[inline(always)]
     fn count(&mut self, ev: &Event) {
         self.events += 1;
         match ev {
@@ -414,8 +414,8 @@ pub fn write_json_lines(events: &[Event], w: &mut impl std::io::Write) -> std::i
 
 /// `trace_event!(m, event)`: emit `event` into the machine `m`'s trace, building it only when
 /// the trace is on. With the trace off an event costs the mode test: `Trace::emit(event)` would
-/// have the event's fields stored before the test, which on the order-0 paths (about thirty
-/// events a page) was most of the trace's cost.
+/// have the event's fields stored before the test (the order-0 paths emit about thirty events a
+/// page).
 macro_rules! trace_event {
     ($m:expr, $ev:expr) => {
         if $m.trace.on() {
@@ -454,7 +454,7 @@ impl Trace {
     }
 
     /// Count an event into [`Cost`], with the zeroing `prep_new_page()` reports on its exit.
-    #[inline]
+    #[inline(always)]
     fn count(&mut self, ev: &Event) {
         self.cost.count(ev);
         match ev {
@@ -479,9 +479,9 @@ impl Trace {
         }
     }
 
-    /// Count, and in `Record` mode keep, an event. Out of line: the hot paths inline only the
-    /// mode test in front of it.
-    #[inline(never)]
+    /// Count, and in `Record` mode keep, an event. Inlined with the counting: at each site the
+    /// event's kind is known, so counting folds into the few fields it adds to.
+    #[inline(always)]
     pub(crate) fn keep(&mut self, ev: Event) {
         self.count(&ev);
         if self.mode == TraceMode::Record {

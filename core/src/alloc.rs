@@ -91,7 +91,7 @@ impl Machine {
     /// `get_page_from_freelist()`: the first zone from the preferred one on that passes its
     /// watermark gets the request; `ALLOC_NOFRAGMENT` is dropped before leaving the local node and
     /// before giving up.
-    pub(crate) fn get_page_from_freelist(
+    pub(crate) fn get_page_from_freelist<const EVENTS: bool>(
         &mut self,
         gfp: Gfp,
         order: u8,
@@ -99,6 +99,7 @@ impl Machine {
         ac: &AllocContext,
     ) -> Option<Pfn> {
         trace_event!(
+            EVENTS,
             self,
             Event::Enter {
                 func: Func::GetPageFromFreelist,
@@ -128,18 +129,20 @@ impl Machine {
                 // path shrinks pcp->high; a zone above high is used without a second check.
                 let mut above_high = false;
                 if self.profile.pcp_high == PcpHighRule::AutoTune && !self.zones[z].below_high {
-                    above_high = self.watermark_fast(z, order, Wmark::High, ac, alloc_flags, gfp);
+                    above_high = self.watermark_fast::<EVENTS>(z, order, Wmark::High, ac, alloc_flags, gfp);
                     self.zones[z].below_high = !above_high;
                 }
                 if !above_high
-                    && !self.watermark_fast(z, order, alloc_flags.wmark(), ac, alloc_flags, gfp)
+                    && !self.watermark_fast::<EVENTS>(z, order, alloc_flags.wmark(), ac, alloc_flags, gfp)
                     && !alloc_flags.contains(AllocFlags::NO_WATERMARKS)
                 {
                     // node_reclaim() is off by default (vm.zone_reclaim_mode = 0).
                     continue;
                 }
-                if let Some(pfn) = self.rmqueue(preferred, z, order, gfp, alloc_flags, ac.migratetype) {
-                    self.prep_new_page(pfn, order, gfp);
+                if let Some(pfn) =
+                    self.rmqueue::<EVENTS>(preferred, z, order, gfp, alloc_flags, ac.migratetype)
+                {
+                    self.prep_new_page::<EVENTS>(pfn, order, gfp);
                     if self.highatomic_first(order, alloc_flags) {
                         self.reserve_highatomic_pageblock(z, pfn);
                     }
@@ -152,13 +155,17 @@ impl Machine {
             }
             break None;
         };
-        trace_event!(self, Event::Exit { func: Func::GetPageFromFreelist, ret: page.map_or(-1, i64::from) });
+        trace_event!(
+            EVENTS,
+            self,
+            Event::Exit { func: Func::GetPageFromFreelist, ret: page.map_or(-1, i64::from) }
+        );
         page
     }
 
     /// `zone_watermark_fast()` of a zone against one of its watermarks, traced.
     #[inline(always)]
-    fn watermark_fast(
+    fn watermark_fast<const EVENTS: bool>(
         &mut self,
         z: usize,
         order: u8,
@@ -178,14 +185,14 @@ impl Machine {
             gfp,
             self.profile,
         );
-        trace_event!(self, Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
+        trace_event!(EVENTS, self, Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
         check.ok
     }
 
     /// `rmqueue()`: orders the pcp allows come from the current CPU's pcp list (5.14+: falling
     /// through to the buddy lists if that fails); the rest from the buddy lists under
     /// `zone->lock`. A boosted watermark wakes kswapd on the way out.
-    fn rmqueue(
+    fn rmqueue<const EVENTS: bool>(
         &mut self,
         preferred: usize,
         z: usize,
@@ -195,6 +202,7 @@ impl Machine {
         mt: MigrateType,
     ) -> Option<Pfn> {
         trace_event!(
+            EVENTS,
             self,
             Event::Enter {
                 func: Func::Rmqueue,
@@ -210,18 +218,18 @@ impl Machine {
         let mut page = None;
         let via_pcp = pcp_allowed_order(self.profile, order);
         if via_pcp {
-            page = self.rmqueue_pcplist(preferred, z, order, mt, alloc_flags);
+            page = self.rmqueue_pcplist::<EVENTS>(preferred, z, order, mt, alloc_flags);
         }
         if page.is_none() && (!via_pcp || self.profile.rmqueue_buddy_fallthrough) {
             page = self.rmqueue_buddy(preferred, z, order, alloc_flags, mt);
         }
         if self.zones[z].boosted_watermark {
             self.zones[z].boosted_watermark = false;
-            trace_event!(self, Event::Note { note: Note::BoostedWatermarkWake });
+            trace_event!(EVENTS, self, Event::Note { note: Note::BoostedWatermarkWake });
             let zone_idx = self.zones[z].kind;
             self.wakeup_kswapd(z, zone_idx);
         }
-        trace_event!(self, Event::Exit { func: Func::Rmqueue, ret: page.map_or(-1, i64::from) });
+        trace_event!(EVENTS, self, Event::Exit { func: Func::Rmqueue, ret: page.map_or(-1, i64::from) });
         page
     }
 
@@ -261,12 +269,12 @@ impl Machine {
         if let Some(pfn) = page {
             self.mod_nr_free_pages(z, -(1i64 << order));
             let from_mt = MigrateType::from_index(self.pages[pfn as usize].pcp_mt as usize);
-            self.hand_to_caller(pfn, order, Loc::Buddy { zone: z as u16, order, mt: from_mt });
+            self.hand_to_caller::<true>(pfn, order, Loc::Buddy { zone: z as u16, order, mt: from_mt });
         }
         self.zone_unlock(z, irq);
         if page.is_some() {
-            self.count_pgalloc(z, 1 << order);
-            self.zone_statistics(preferred, z, 1);
+            self.count_pgalloc::<true>(z, 1 << order);
+            self.zone_statistics::<true>(preferred, z, 1);
         }
         trace_event!(self, Event::Exit { func: Func::RmqueueBuddy, ret: page.map_or(-1, i64::from) });
         page
@@ -284,8 +292,9 @@ impl Machine {
     /// `prep_new_page()` → `post_alloc_hook()`: refcount, and zeroing when `__GFP_ZERO` or
     /// `init_on_alloc` asks for it (the cost model charges it; page contents are not modelled).
     #[inline]
-    pub(crate) fn prep_new_page(&mut self, pfn: Pfn, order: u8, gfp: Gfp) {
+    pub(crate) fn prep_new_page<const EVENTS: bool>(&mut self, pfn: Pfn, order: u8, gfp: Gfp) {
         trace_event!(
+            EVENTS,
             self,
             Event::Enter {
                 func: Func::PrepNewPage,
@@ -293,6 +302,7 @@ impl Machine {
             }
         );
         trace_event!(
+            EVENTS,
             self,
             Event::Exit {
                 func: Func::PrepNewPage,
@@ -364,15 +374,20 @@ impl Machine {
                 },
             }
         );
-        let page = self.alloc_pages_inner(gfp, order, preferred_nid);
+        let page = by_trace_mode!(self.alloc_pages_inner(gfp, order, preferred_nid));
         trace_event!(self, Event::Exit { func: Func::AllocPages, ret: page.map_or(-1, i64::from) });
         page
     }
 
-    fn alloc_pages_inner(&mut self, gfp: Gfp, order: u8, preferred_nid: usize) -> Option<Pfn> {
+    fn alloc_pages_inner<const EVENTS: bool>(
+        &mut self,
+        gfp: Gfp,
+        order: u8,
+        preferred_nid: usize,
+    ) -> Option<Pfn> {
         let ac = self.prepare_alloc_pages(gfp, preferred_nid)?;
         let alloc_flags = AllocFlags::WMARK_LOW | self.alloc_flags_nofragment(self.preferred_zone(&ac), gfp);
-        if let Some(pfn) = self.get_page_from_freelist(gfp, order, alloc_flags, &ac) {
+        if let Some(pfn) = self.get_page_from_freelist::<EVENTS>(gfp, order, alloc_flags, &ac) {
             return Some(pfn);
         }
         self.alloc_pages_slowpath(gfp, order, &ac)
@@ -406,7 +421,7 @@ impl Machine {
         if alloc_flags.contains(AllocFlags::KSWAPD) {
             self.wake_all_kswapds(ac);
         }
-        if let Some(pfn) = self.get_page_from_freelist(gfp, order, alloc_flags, ac) {
+        if let Some(pfn) = self.get_page_from_freelist::<true>(gfp, order, alloc_flags, ac) {
             return Some(pfn);
         }
         if can_direct_reclaim && (costly_order || (order > 0 && ac.migratetype != MigrateType::Movable)) {
@@ -422,7 +437,7 @@ impl Machine {
             if !reserve_flags.is_empty() {
                 alloc_flags = reserve_flags | (alloc_flags & AllocFlags::KSWAPD);
             }
-            if let Some(pfn) = self.get_page_from_freelist(gfp, order, alloc_flags, ac) {
+            if let Some(pfn) = self.get_page_from_freelist::<true>(gfp, order, alloc_flags, ac) {
                 return Some(pfn);
             }
             let mut retry = false;
@@ -453,7 +468,7 @@ impl Machine {
                 ReserveFlags::NonBlockMinReserve => AllocFlags::MIN_RESERVE,
             };
             // __alloc_pages_cpuset_fallback(): cpusets are not modelled, so one attempt.
-            if let Some(pfn) = self.get_page_from_freelist(gfp, order, fallback, ac) {
+            if let Some(pfn) = self.get_page_from_freelist::<true>(gfp, order, fallback, ac) {
                 return Some(pfn);
             }
             nofail_rounds += 1;

@@ -47,7 +47,7 @@ impl Machine {
     pub(crate) fn zone_lock(&mut self, z: usize) -> bool {
         let irqsave = !self.irqs_disabled;
         if irqsave {
-            self.irq_disable();
+            self.irq_disable::<true>();
         }
         trace_event!(self, Event::Lock { lock: LockId::Zone { zone: z as u16 }, taken: true });
         irqsave
@@ -57,20 +57,20 @@ impl Machine {
     pub(crate) fn zone_unlock(&mut self, z: usize, irqrestore: bool) {
         trace_event!(self, Event::Lock { lock: LockId::Zone { zone: z as u16 }, taken: false });
         if irqrestore {
-            self.irq_enable();
+            self.irq_enable::<true>();
         }
     }
 
     #[inline]
-    pub(crate) fn irq_disable(&mut self) {
+    pub(crate) fn irq_disable<const EVENTS: bool>(&mut self) {
         self.irqs_disabled = true;
-        trace_event!(self, Event::Irq { cpu: self.current_cpu, disabled: true });
+        trace_event!(EVENTS, self, Event::Irq { cpu: self.current_cpu, disabled: true });
     }
 
     #[inline]
-    pub(crate) fn irq_enable(&mut self) {
+    pub(crate) fn irq_enable<const EVENTS: bool>(&mut self) {
         self.irqs_disabled = false;
-        trace_event!(self, Event::Irq { cpu: self.current_cpu, disabled: false });
+        trace_event!(EVENTS, self, Event::Irq { cpu: self.current_cpu, disabled: false });
     }
 
     /// `add_to_free_list()` / `add_to_free_list_tail()` with `set_buddy_order()`.

@@ -55,13 +55,13 @@ impl Machine {
                 },
             }
         );
-        let ret = self.alloc_pages_bulk_inner(gfp, preferred_nid, nr_pages, target);
+        let ret = by_trace_mode!(self.alloc_pages_bulk_inner(gfp, preferred_nid, nr_pages, target));
         self.caller_slot = None;
         trace_event!(self, Event::Exit { func: Func::AllocPagesBulk, ret: i64::from(ret) });
         ret
     }
 
-    fn alloc_pages_bulk_inner(
+    fn alloc_pages_bulk_inner<const EVENTS: bool>(
         &mut self,
         gfp: Gfp,
         preferred_nid: usize,
@@ -81,7 +81,7 @@ impl Machine {
             return nr_populated;
         }
         if array && n == nr_populated {
-            trace_event!(self, Event::Note { note: Note::BulkArrayFull });
+            trace_event!(EVENTS, self, Event::Note { note: Note::BulkArrayFull });
             return match profile.full_array_return {
                 FullArrayReturn::Zero => 0,
                 FullArrayReturn::Populated => nr_populated,
@@ -125,7 +125,11 @@ impl Machine {
                     gfp,
                     profile,
                 );
-                trace_event!(self, Event::Watermark { func: Func::AllocPagesBulk, wmark: Wmark::Low, check });
+                trace_event!(
+                    EVENTS,
+                    self,
+                    Event::Watermark { func: Func::AllocPagesBulk, wmark: Wmark::Low, check }
+                );
                 if check.ok {
                     zone = Some(z);
                     break;
@@ -133,7 +137,7 @@ impl Machine {
             }
             let Some(z) = zone else { break 'fast Note::BulkNoZone };
             let cpu = self.current_cpu;
-            self.pcp_lock(z, cpu);
+            self.pcp_lock::<EVENTS>(z, cpu);
             let pindex = order_to_pindex(profile, ac.migratetype, 0);
             while nr_populated < n {
                 if array && self.bulk_slot(nr_populated as usize) != NIL {
@@ -141,37 +145,38 @@ impl Machine {
                     continue;
                 }
                 self.caller_slot = array.then_some(nr_populated);
-                let Some(pfn) = self.rmqueue_pcplist_locked(z, cpu, 0, ac.migratetype, alloc_flags, pindex)
+                let Some(pfn) =
+                    self.rmqueue_pcplist_locked::<EVENTS>(z, cpu, 0, ac.migratetype, alloc_flags, pindex)
                 else {
                     let nothing = match profile.empty_take_fallback {
                         EmptyTakeFallback::NothingAllocated => nr_account == 0,
                         EmptyTakeFallback::NothingPopulated => nr_populated == 0,
                     };
                     if nothing {
-                        self.pcp_unlock(z, cpu);
+                        self.pcp_unlock::<EVENTS>(z, cpu);
                         break 'fast Note::BulkEmptyFallback;
                     }
-                    trace_event!(self, Event::Note { note: Note::BulkPartial });
+                    trace_event!(EVENTS, self, Event::Note { note: Note::BulkPartial });
                     break;
                 };
                 nr_account += 1;
                 if profile.bulk_stats == BulkStats::PerPage {
-                    self.count_pgalloc(z, 1);
-                    self.zone_statistics(preferred, z, 1);
+                    self.count_pgalloc::<EVENTS>(z, 1);
+                    self.zone_statistics::<EVENTS>(preferred, z, 1);
                 }
-                self.prep_new_page(pfn, 0, gfp);
+                self.prep_new_page::<EVENTS>(pfn, 0, gfp);
                 self.give_to_holder(self.caller, pfn, array.then_some(nr_populated as usize));
                 nr_populated += 1;
             }
-            self.pcp_unlock(z, cpu);
+            self.pcp_unlock::<EVENTS>(z, cpu);
             if profile.bulk_stats == BulkStats::Batched && nr_account > 0 {
-                self.count_pgalloc(z, u64::from(nr_account));
-                self.zone_statistics(preferred, z, u64::from(nr_account));
+                self.count_pgalloc::<EVENTS>(z, u64::from(nr_account));
+                self.zone_statistics::<EVENTS>(preferred, z, u64::from(nr_account));
             }
             return nr_populated;
         };
         // failed: one page from the full allocator, slow path included.
-        trace_event!(self, Event::Note { note: fallback });
+        trace_event!(EVENTS, self, Event::Note { note: fallback });
         self.caller_slot = array.then_some(nr_populated);
         if let Some(pfn) = self.alloc_pages(gfp, 0, preferred_nid) {
             self.give_to_holder(self.caller, pfn, array.then_some(nr_populated as usize));

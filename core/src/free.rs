@@ -35,8 +35,9 @@ impl Machine {
     /// left its holder: pcp-sized orders go to `free_unref_page()`, the rest to
     /// `__free_pages_ok()` → `free_one_page()`.
     #[inline]
-    pub(crate) fn free_pages_checked(&mut self, pfn: Pfn, order: u8) {
+    pub(crate) fn free_pages_checked<const EVENTS: bool>(&mut self, pfn: Pfn, order: u8) {
         trace_event!(
+            EVENTS,
             self,
             Event::Enter {
                 func: Func::FreePages,
@@ -49,13 +50,14 @@ impl Machine {
             }
         );
         if pcp_allowed_order(self.profile, order) {
-            self.free_unref_page(pfn, order);
+            self.free_unref_page::<EVENTS>(pfn, order);
         } else {
             let z = self.pfn_zone(pfn).expect("checked");
             self.vm.pgfree += 1 << order;
             let mt = self.zones[z].pageblock_migratetype(pfn);
             let owner = self.pages[pfn as usize].owner;
             trace_event!(
+                EVENTS,
                 self,
                 Event::Move {
                     pfn,
@@ -66,7 +68,7 @@ impl Machine {
             );
             self.free_one_page_locked(z, pfn, order, mt, false);
         }
-        trace_event!(self, Event::Exit { func: Func::FreePages, ret: 0 });
+        trace_event!(EVENTS, self, Event::Exit { func: Func::FreePages, ret: 0 });
     }
 
     /// Take a block out of its holder: unlink it from a list, or clear its array slot.
@@ -118,7 +120,7 @@ impl Machine {
             return Err(reason);
         }
         self.release_from_holder(owner, pfn, slot);
-        self.free_pages_checked(pfn, order);
+        by_trace_mode!(self.free_pages_checked(pfn, order));
         Ok(())
     }
 }

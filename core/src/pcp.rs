@@ -124,13 +124,17 @@ impl Machine {
     /// (5.14–5.19), `pcp_spin_trylock_irqsave` (6.0–6.1) or `pcp_spin_trylock` (6.2+). The model
     /// runs one CPU at a time, so the trylock always succeeds.
     #[inline(always)]
-    pub(crate) fn pcp_lock(&mut self, z: usize, cpu: u16) {
+    pub(crate) fn pcp_lock<const EVENTS: bool>(&mut self, z: usize, cpu: u16) {
         let locking = self.profile.pcp_locking;
         if locking.disables_irqs() {
-            self.irq_disable();
+            self.irq_disable::<EVENTS>();
         }
         if locking != PcpLocking::IrqSave {
-            trace_event!(self, Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: true });
+            trace_event!(
+                EVENTS,
+                self,
+                Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: true }
+            );
         }
         // Every section closes before the call returns, so the flag only catches re-entry bugs
         // of the model: builds with debug assertions (the tests) keep it, the others skip it.
@@ -142,16 +146,20 @@ impl Machine {
     }
 
     #[inline(always)]
-    pub(crate) fn pcp_unlock(&mut self, z: usize, cpu: u16) {
+    pub(crate) fn pcp_unlock<const EVENTS: bool>(&mut self, z: usize, cpu: u16) {
         if cfg!(debug_assertions) {
             self.zones[z].pcp[cpu as usize].locked = false;
         }
         let locking = self.profile.pcp_locking;
         if locking != PcpLocking::IrqSave {
-            trace_event!(self, Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: false });
+            trace_event!(
+                EVENTS,
+                self,
+                Event::Lock { lock: LockId::Pcp { zone: z as u16, cpu }, taken: false }
+            );
         }
         if locking.disables_irqs() {
-            self.irq_enable();
+            self.irq_enable::<EVENTS>();
         }
     }
 
@@ -165,7 +173,7 @@ impl Machine {
     /// `__rmqueue_pcplist()`: take the first block of a pcp list, refilling it from the buddy
     /// lists with `rmqueue_bulk()` whenever it is empty. The block goes to the current caller.
     #[inline(always)]
-    pub(crate) fn rmqueue_pcplist_locked(
+    pub(crate) fn rmqueue_pcplist_locked<const EVENTS: bool>(
         &mut self,
         z: usize,
         cpu: u16,
@@ -188,8 +196,8 @@ impl Machine {
         list.del(&mut self.pages, pfn);
         let delta = -(1i64 << order);
         let value = pcp.mod_count(delta);
-        trace_event!(self, pcp_count_event(z, cpu, delta, value));
-        self.hand_to_caller(pfn, order, Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 });
+        trace_event!(EVENTS, self, pcp_count_event(z, cpu, delta, value));
+        self.hand_to_caller::<EVENTS>(pfn, order, Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 });
         Some(pfn)
     }
 
@@ -223,18 +231,18 @@ impl Machine {
 
     /// The block now belongs to the current caller (and its array slot, for bulk array calls).
     #[inline]
-    pub(crate) fn hand_to_caller(&mut self, pfn: Pfn, order: u8, from: Loc) {
+    pub(crate) fn hand_to_caller<const EVENTS: bool>(&mut self, pfn: Pfn, order: u8, from: Loc) {
         let (owner, slot) = (self.caller, self.caller_slot);
         let page = &mut self.pages[pfn as usize];
         page.state = PageState::Allocated;
         page.order = order;
         page.owner = owner;
-        trace_event!(self, Event::Move { pfn, order, from, to: Loc::Caller { owner, slot } });
+        trace_event!(EVENTS, self, Event::Move { pfn, order, from, to: Loc::Caller { owner, slot } });
     }
 
     /// `rmqueue_pcplist()`: one block from the current CPU's pcp list under the pcp lock, then
     /// `PGALLOC` and `zone_statistics()`.
-    pub(crate) fn rmqueue_pcplist(
+    pub(crate) fn rmqueue_pcplist<const EVENTS: bool>(
         &mut self,
         preferred: usize,
         z: usize,
@@ -244,6 +252,7 @@ impl Machine {
     ) -> Option<Pfn> {
         let cpu = self.current_cpu;
         trace_event!(
+            EVENTS,
             self,
             Event::Enter {
                 func: Func::RmqueuePcplist,
@@ -256,7 +265,7 @@ impl Machine {
                 },
             }
         );
-        self.pcp_lock(z, cpu);
+        self.pcp_lock::<EVENTS>(z, cpu);
         // An allocation ends a run of frees: the batch freed shrinks again.
         let pcp = &mut self.zones[z].pcp[cpu as usize];
         match self.profile.pcp_high {
@@ -265,23 +274,28 @@ impl Machine {
             PcpHighRule::AutoTune => pcp.free_count >>= 1,
         }
         let pindex = order_to_pindex(self.profile, mt, order);
-        let page = self.rmqueue_pcplist_locked(z, cpu, order, mt, alloc_flags, pindex);
-        self.pcp_unlock(z, cpu);
+        let page = self.rmqueue_pcplist_locked::<EVENTS>(z, cpu, order, mt, alloc_flags, pindex);
+        self.pcp_unlock::<EVENTS>(z, cpu);
         if page.is_some() {
-            self.count_pgalloc(z, 1 << order);
-            self.zone_statistics(preferred, z, 1);
+            self.count_pgalloc::<EVENTS>(z, 1 << order);
+            self.zone_statistics::<EVENTS>(preferred, z, 1);
         }
-        trace_event!(self, Event::Exit { func: Func::RmqueuePcplist, ret: page.map_or(-1, i64::from) });
+        trace_event!(
+            EVENTS,
+            self,
+            Event::Exit { func: Func::RmqueuePcplist, ret: page.map_or(-1, i64::from) }
+        );
         page
     }
 
     /// `__count_zid_vm_events(PGALLOC, ...)`.
     #[inline]
-    pub(crate) fn count_pgalloc(&mut self, z: usize, n: u64) {
+    pub(crate) fn count_pgalloc<const EVENTS: bool>(&mut self, z: usize, n: u64) {
         let zone = &mut self.zones[z];
         zone.events.pgalloc += n;
         let value = zone.events.pgalloc as i64;
         trace_event!(
+            EVENTS,
             self,
             Event::Counter {
                 counter: Counter::Pgalloc,
@@ -295,7 +309,7 @@ impl Machine {
 
     /// `zone_statistics()`: NUMA_HIT or MISS/FOREIGN, and LOCAL or OTHER against the running CPU.
     #[inline(always)]
-    pub(crate) fn zone_statistics(&mut self, preferred: usize, z: usize, n: u64) {
+    pub(crate) fn zone_statistics<const EVENTS: bool>(&mut self, preferred: usize, z: usize, n: u64) {
         let node = self.zones[z].node;
         let local = node == self.cpu_to_node(self.current_cpu);
         let bump = |m: &mut Machine, zone: usize, counter: Counter| {
@@ -310,6 +324,7 @@ impl Machine {
             *slot += n;
             let value = *slot as i64;
             trace_event!(
+                EVENTS,
                 m,
                 Event::Counter { counter, zone: Some(zone as u16), cpu: None, delta: n as i64, value }
             );
@@ -325,10 +340,11 @@ impl Machine {
 
     /// `free_unref_page()`: a block the caller no longer holds goes to the current CPU's pcp list,
     /// or straight to the buddy lists if its pageblock is isolated.
-    pub(crate) fn free_unref_page(&mut self, pfn: Pfn, order: u8) {
+    pub(crate) fn free_unref_page<const EVENTS: bool>(&mut self, pfn: Pfn, order: u8) {
         let cpu = self.current_cpu;
         let z = self.pfn_zone(pfn).expect("freed pages were checked to be in a zone");
         trace_event!(
+            EVENTS,
             self,
             Event::Enter {
                 func: Func::FreeUnrefPage,
@@ -348,18 +364,25 @@ impl Machine {
             self.free_one_page_locked(z, pfn, order, mt, false);
         } else {
             let pcp_mt = if mt.index() >= MIGRATE_PCPTYPES { MigrateType::Movable } else { mt };
-            self.pcp_lock(z, cpu);
-            self.free_unref_page_commit(z, cpu, pfn, pcp_mt, order);
-            self.pcp_unlock(z, cpu);
+            self.pcp_lock::<EVENTS>(z, cpu);
+            self.free_unref_page_commit::<EVENTS>(z, cpu, pfn, pcp_mt, order);
+            self.pcp_unlock::<EVENTS>(z, cpu);
         }
-        trace_event!(self, Event::Exit { func: Func::FreeUnrefPage, ret: 0 });
+        trace_event!(EVENTS, self, Event::Exit { func: Func::FreeUnrefPage, ret: 0 });
     }
 
     /// `free_unref_page_commit()`: add to the head of the pcp list (hot), then free a batch to the
     /// buddy lists if `count` reached `high`.
-    fn free_unref_page_commit(&mut self, z: usize, cpu: u16, pfn: Pfn, mt: MigrateType, order: u8) {
+    fn free_unref_page_commit<const EVENTS: bool>(
+        &mut self,
+        z: usize,
+        cpu: u16,
+        pfn: Pfn,
+        mt: MigrateType,
+        order: u8,
+    ) {
         let rule = self.profile.pcp_high;
-        self.count_pgfree(1 << order);
+        self.count_pgfree::<EVENTS>(1 << order);
         let pindex = order_to_pindex(self.profile, mt, order);
         let page = &mut self.pages[pfn as usize];
         let from = Loc::Caller { owner: page.owner, slot: None };
@@ -377,12 +400,13 @@ impl Machine {
         }
         pcp.lists[pindex].add(&mut self.pages, pfn);
         trace_event!(
+            EVENTS,
             self,
             Event::Move { pfn, order, from, to: Loc::Pcp { zone: z as u16, cpu, pindex: pindex as u8 } }
         );
         let delta = 1i64 << order;
         let value = pcp.mod_count(delta);
-        trace_event!(self, pcp_count_event(z, cpu, delta, value));
+        trace_event!(EVENTS, self, pcp_count_event(z, cpu, delta, value));
         let (count, batch) = (pcp.count, pcp.batch);
         let high_order = order > 0 && order <= PAGE_ALLOC_COSTLY_ORDER;
         let free_high = match rule {
@@ -427,10 +451,11 @@ impl Machine {
 
     /// `__count_vm_events(PGFREE, ...)`.
     #[inline]
-    fn count_pgfree(&mut self, n: u64) {
+    fn count_pgfree<const EVENTS: bool>(&mut self, n: u64) {
         self.vm.pgfree += n;
         let value = self.vm.pgfree as i64;
         trace_event!(
+            EVENTS,
             self,
             Event::Counter { counter: Counter::Pgfree, zone: None, cpu: None, delta: n as i64, value }
         );
@@ -615,7 +640,7 @@ impl Machine {
             }
         );
         loop {
-            self.pcp_lock(z, cpu);
+            self.pcp_lock::<true>(z, cpu);
             let pcp = &self.zones[z].pcp[cpu as usize];
             let count = pcp.count;
             let chunk = match self.profile.pcp_high {
@@ -625,7 +650,7 @@ impl Machine {
             if chunk > 0 {
                 self.free_pcppages_bulk(z, cpu, chunk, 0);
             }
-            self.pcp_unlock(z, cpu);
+            self.pcp_unlock::<true>(z, cpu);
             if self.zones[z].pcp[cpu as usize].count == 0 {
                 break;
             }

@@ -120,7 +120,7 @@ impl Machine {
             let z = self.pfn_zone(pfn).expect("page cache pages are in a zone");
             if self.zones[z].node == node {
                 self.release_from_holder(PAGE_CACHE, pfn, None);
-                self.free_pages_checked(pfn, 0);
+                self.free_pages_checked::<true>(pfn, 0);
                 freed += 1;
             }
             pfn = prev;
@@ -183,11 +183,11 @@ impl Machine {
             last_node = node;
             progress += self.shrink_node(node, SWAP_CLUSTER_MAX as u32 - progress, true);
         }
-        let mut page = self.get_page_from_freelist(gfp, order, alloc_flags, ac);
+        let mut page = self.get_page_from_freelist::<true>(gfp, order, alloc_flags, ac);
         if page.is_none() {
             self.unreserve_highatomic_pageblock(ac, false);
             self.drain_all_pages();
-            page = self.get_page_from_freelist(gfp, order, alloc_flags, ac);
+            page = self.get_page_from_freelist::<true>(gfp, order, alloc_flags, ac);
         }
         trace_event!(self, Event::Exit { func: Func::DirectReclaim, ret: i64::from(progress) });
         (page, progress > 0)

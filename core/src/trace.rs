@@ -416,11 +416,31 @@ pub fn write_json_lines(events: &[Event], w: &mut impl std::io::Write) -> std::i
 /// the trace is on. With the trace off an event costs the mode test: `Trace::emit(event)` would
 /// have the event's fields stored before the test (the order-0 paths emit about thirty events a
 /// page).
+///
+/// `trace_event!(EVENTS, m, event)` in the hot functions, which are generic over
+/// `const EVENTS: bool`: a call made while the trace is off passes `false` ([`by_trace_mode!`])
+/// and its events are compiled out, mode tests included; other callers pass `true`, and each
+/// event tests the mode as above.
 macro_rules! trace_event {
-    ($m:expr, $ev:expr) => {
-        if $m.trace.on() {
+    ($events:expr, $m:expr, $ev:expr) => {
+        if $events && $m.trace.on() {
             let ev = $ev;
             $m.trace.keep(ev);
+        }
+    };
+    ($m:expr, $ev:expr) => {
+        trace_event!(true, $m, $ev)
+    };
+}
+
+/// `by_trace_mode!(m.f(args))`: call the hot function `f` with its events (`f::<true>`) when
+/// the trace counts or records, without them (`f::<false>`) when it is off.
+macro_rules! by_trace_mode {
+    ($m:ident . $f:ident ( $($arg:expr),* $(,)? )) => {
+        if $m.trace.on() {
+            $m.$f::<true>($($arg),*)
+        } else {
+            $m.$f::<false>($($arg),*)
         }
     };
 }

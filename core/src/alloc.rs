@@ -55,11 +55,17 @@ impl Machine {
     }
 
     /// `prepare_alloc_pages()`: zone limit, zonelist, migratetype and preferred zone from the GFP
-    /// mask. A mask with a bad zone or migratetype combination gives None (the kernel would hit
-    /// a `VM_BUG_ON`; actions check masks before they get here).
-    pub(crate) fn prepare_alloc_pages(&self, gfp: Gfp, preferred_nid: usize) -> Option<AllocContext> {
+    /// mask. None when fault injection fails the request, and for a mask with a bad zone or
+    /// migratetype combination (the kernel would hit a `VM_BUG_ON`; actions check masks before
+    /// they get here). Inlined into its two callers, the single-page and the bulk allocator,
+    /// since it runs before every allocation.
+    #[inline]
+    pub(crate) fn prepare_alloc_pages(&mut self, gfp: Gfp, preferred_nid: usize) -> Option<AllocContext> {
         let highest_zoneidx = gfp::gfp_zone(gfp, &mut NoWhy).ok()?;
         let migratetype = gfp::gfp_migratetype(gfp, &mut NoWhy).ok()?;
+        if self.should_fail_alloc_page(gfp) {
+            return None;
+        }
         let mut ac = AllocContext {
             node: preferred_nid,
             thisnode: gfp.contains(Gfp::THISNODE),
@@ -69,6 +75,23 @@ impl Machine {
         };
         ac.preferred = self.eligible_zone(&ac, 0).map(|(i, _)| i);
         Some(ac)
+    }
+
+    /// `should_fail_alloc_page()` as [`Machine::fail_page_alloc`] sets it up: every request but a
+    /// `__GFP_NOFAIL` one fails while the count lasts.
+    #[inline]
+    fn should_fail_alloc_page(&mut self, gfp: Gfp) -> bool {
+        self.fail_page_alloc > 0 && !gfp.contains(Gfp::NOFAIL) && self.inject_page_alloc_failure()
+    }
+
+    /// Use up one injected failure. Cold and out of line, so the test in front of every
+    /// allocation stays a load and a branch.
+    #[cold]
+    #[inline(never)]
+    fn inject_page_alloc_failure(&mut self) -> bool {
+        self.fail_page_alloc -= 1;
+        trace_event!(self, Event::Note { note: Note::FailPageAlloc });
+        true
     }
 
     /// `alloc_flags_nofragment()`: `ALLOC_KSWAPD` from `__GFP_KSWAPD_RECLAIM`, and

@@ -10,7 +10,7 @@ use crate::gfp::{AllocFlags, Gfp};
 use crate::machine::{Machine, Slots};
 use crate::mem::{Pfn, NIL};
 use crate::pcp::order_to_pindex;
-use crate::profile::{BulkStats, EmptyTakeFallback, FullArrayReturn, OnePageRule};
+use crate::profile::{BulkStats, EmptyTakeFallback, FullArrayReturn, OnePageRule, PrepareFailureReturn};
 use crate::trace::{Args, Event, Func, Note};
 
 /// Where the pages go.
@@ -101,7 +101,12 @@ impl Machine {
             if profile.bulk_skips_page_owner && self.config.page_owner {
                 break 'fast Note::BulkPageOwnerFallback;
             }
-            let Some(ac) = self.prepare_alloc_pages(gfp, preferred_nid) else { return nr_populated };
+            let Some(ac) = self.prepare_alloc_pages(gfp, preferred_nid) else {
+                return match profile.prepare_failure_return {
+                    PrepareFailureReturn::Zero => 0,
+                    PrepareFailureReturn::Populated => nr_populated,
+                };
+            };
             // The bulk fast path starts at ALLOC_WMARK_LOW and adds nothing else: no
             // ALLOC_NOFRAGMENT, no ALLOC_KSWAPD (cpusets and CMA are not modelled).
             let alloc_flags = AllocFlags::WMARK_LOW;

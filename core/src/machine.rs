@@ -82,6 +82,11 @@ pub struct Machine {
     pub irqs_disabled: bool,
     /// The context the simulated task allocates from.
     pub task: TaskContext,
+    /// Fault injection (`CONFIG_FAIL_PAGE_ALLOC`): this many coming `should_fail_alloc_page()`
+    /// calls fail, as with debugfs `fail_page_alloc` set to probability 100, interval 1, `times`
+    /// N, `min-order` 0 and neither `ignore-gfp-wait` nor `ignore-gfp-highmem`. 0 injects
+    /// nothing.
+    pub fail_page_alloc: u32,
     /// The holder that receives the pages of the call in progress.
     pub caller: u32,
     /// The array slot being filled, for bulk array calls (shown in `Move` events).
@@ -118,6 +123,7 @@ impl Machine {
             current_cpu: 0,
             irqs_disabled: false,
             task: TaskContext::default(),
+            fail_page_alloc: 0,
             caller: PAGE_CACHE,
             caller_slot: None,
             block_zone: Vec::with_capacity(total >> MAX_PAGE_ORDER),

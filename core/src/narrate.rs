@@ -137,6 +137,7 @@ fn note_text(n: Note) -> &'static str {
         Note::CompactionSkipped => "compaction is not modelled",
         Note::OomNotModelled => "the OOM killer is not modelled",
         Note::BoostedWatermarkWake => "ZONE_BOOSTED_WATERMARK cleared: kswapd is woken",
+        Note::FailPageAlloc => "fault injection: should_fail_alloc_page() fails prepare_alloc_pages()",
     }
 }
 

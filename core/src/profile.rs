@@ -33,6 +33,15 @@ pub enum FullArrayReturn {
     Populated,
 }
 
+/// What a bulk call returns when `prepare_alloc_pages()` fails (fault injection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PrepareFailureReturn {
+    /// ≤5.13: `return 0`, though an array may hold a populated prefix.
+    Zero,
+    /// 5.14-rc2 on (e5c15cea3391, then 061478438d04's single `out:` exit): `nr_populated`.
+    Populated,
+}
+
 /// The condition under which a bulk call whose first pcp take failed falls back to `__alloc_pages`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EmptyTakeFallback {
@@ -150,6 +159,7 @@ pub struct Profile {
     pub bulk_api: BulkApi,
     pub one_page_rule: OnePageRule,
     pub full_array_return: FullArrayReturn,
+    pub prepare_failure_return: PrepareFailureReturn,
     pub empty_take_fallback: EmptyTakeFallback,
     pub bulk_stats: BulkStats,
     /// 5.15+ (8dcb3060d81d): `__GFP_ACCOUNT` with kmem accounting goes to the single-page path.
@@ -210,6 +220,7 @@ const V5_13: Profile = Profile {
     bulk_api: BulkApi::ListAndArray,
     one_page_rule: OnePageRule::OneRemainingHole,
     full_array_return: FullArrayReturn::Populated,
+    prepare_failure_return: PrepareFailureReturn::Zero,
     empty_take_fallback: EmptyTakeFallback::NothingPopulated,
     bulk_stats: BulkStats::PerPage,
     bulk_skips_account: false,
@@ -230,6 +241,7 @@ const V6_1: Profile = Profile {
     bulk_api: BulkApi::ListAndArray,
     one_page_rule: OnePageRule::OneRemainingHole,
     full_array_return: FullArrayReturn::Populated,
+    prepare_failure_return: PrepareFailureReturn::Populated,
     empty_take_fallback: EmptyTakeFallback::NothingAllocated,
     bulk_stats: BulkStats::Batched,
     bulk_skips_account: true,
@@ -275,6 +287,7 @@ pub static PROFILES: &[Profile] = &[
     Profile {
         id: "5.14",
         title: "5.14 (local_lock, batched stats, high-order pcp lists, zone_highsize)",
+        prepare_failure_return: PrepareFailureReturn::Populated,
         bulk_stats: BulkStats::Batched,
         bulk_skips_page_owner: true,
         pcp_lists: PcpLists::ByOrderThpPerType,
@@ -338,6 +351,7 @@ const FIELDS: &[(&str, &str)] = &[
     ("bulk_api", "which targets __alloc_pages_bulk accepts: a list, or a list or an array"),
     ("one_page_rule", "when a bulk request is handed to the single-page allocator"),
     ("full_array_return", "what a bulk call on an already-full array returns"),
+    ("prepare_failure_return", "what a bulk call returns when prepare_alloc_pages() fails (fault injection)"),
     ("empty_take_fallback", "when a bulk call whose pcp list ran dry falls back to __alloc_pages"),
     ("bulk_stats", "whether PGALLOC and NUMA stats are counted per page or once per bulk call"),
     ("bulk_skips_account", "whether __GFP_ACCOUNT sends bulk calls to the single-page path"),

@@ -289,6 +289,7 @@ fn note_text(note: Note) -> &'static str {
         Note::CompactionSkipped => "compaction not modelled",
         Note::OomNotModelled => "OOM killer not modelled",
         Note::BoostedWatermarkWake => "boosted watermark: kswapd woken from rmqueue",
+        Note::FailPageAlloc => "fault injection: prepare_alloc_pages failed",
         #[allow(unreachable_patterns)]
         _ => "model note",
     }

@@ -176,6 +176,8 @@ pub enum Note {
     OomNotModelled,
     /// `ZONE_BOOSTED_WATERMARK` was cleared and kswapd woken from `rmqueue`.
     BoostedWatermarkWake,
+    /// Fault injection: `should_fail_alloc_page()` failed `prepare_alloc_pages()`.
+    FailPageAlloc,
 }
 
 /// One change of state.

@@ -1,8 +1,7 @@
 //! The known bugs of the bulk allocator as regression scenarios (reference §8), checked against
 //! the model in the eras where each bug or its fix applies.
 //!
-//! Not expressible with the model: §8.5 (the model has no fault injection, so
-//! `prepare_alloc_pages()` cannot fail), §8.8 (a property of sunrpc, the caller, not of the
+//! Not expressible with the model: §8.8 (a property of sunrpc, the caller, not of the
 //! allocator), §8.13 (the model runs one CPU at a time and its pcp trylock always succeeds, so
 //! no UP interrupt can find the lock held).
 
@@ -114,6 +113,54 @@ fn regression_4_a_full_array_returns_0_on_5_13_0_and_n_on_5_13_1_and_later() {
         assert_same(&before, &snapshot(&m), profile);
         m.check().unwrap();
     }
+}
+
+/// §8.5 (e5c15cea3391, 5.14-rc2): when fault injection fails `prepare_alloc_pages()`, a call on
+/// an array with 3 leading populated entries returns 3 from 5.14 on, and 0 in 5.13.0 and
+/// 5.13.1. Either way it allocates nothing and changes nothing, and the next call, the fault
+/// used up, fills the holes.
+#[test]
+fn regression_5_a_failed_prepare_alloc_pages_returns_the_populated_prefix_from_5_14_and_0_before() {
+    for (profile, want) in [("5.13.0", 0), ("5.13", 0), ("5.14", 3), ("6.1", 3), ("6.6", 3), ("6.7", 3)] {
+        let mut m = two_gib(profile);
+        let gfp = g(&m, "GFP_KERNEL");
+        let holder = array_with(&mut m, 0, &[true, true, true, false, false, false, false, false]);
+        m.fail_page_alloc = 1;
+        let before = snapshot(&m);
+        let r = bulk_on(&mut m, 0, gfp, holder, 8);
+        let ev = since(&m, r.mark);
+        assert_eq!(r.ret, want, "{profile}");
+        assert_eq!(notes(ev), vec![Note::FailPageAlloc], "{profile}");
+        assert!(handed_out(ev).is_empty(), "{profile}");
+        assert_eq!(entered(ev, Func::AllocPages), 0, "{profile}: no single-page fallback");
+        assert_same(&before, &snapshot(&m), profile);
+        assert_eq!(m.fail_page_alloc, 0, "{profile}: the injected fault is used up");
+        assert_eq!(bulk_on(&mut m, 0, gfp, holder, 8).ret, 8, "{profile}: the next call fills the holes");
+        m.check().unwrap();
+    }
+}
+
+/// §8.5, the fault itself: `should_fail_alloc_page()` never fails a `__GFP_NOFAIL` request (and
+/// such a request does not use up the count), and it fails a single-page request in
+/// `prepare_alloc_pages()` too, before any zone is tried or the slow path entered.
+#[test]
+fn regression_5_fault_injection_spares_gfp_nofail_and_fails_a_single_page_request_before_the_slow_path() {
+    let mut m = two_gib("6.1");
+    let h = m.holder_id("pages");
+    m.fail_page_alloc = 1;
+    let nofail = g(&m, "GFP_KERNEL | __GFP_NOFAIL");
+    assert!(alloc_into(&mut m, h, nofail, 0).is_some());
+    assert_eq!(m.fail_page_alloc, 1, "a __GFP_NOFAIL request does not count");
+    let mk = mark(&m);
+    let gfp = g(&m, "GFP_KERNEL");
+    assert_eq!(alloc_into(&mut m, h, gfp, 0), None);
+    let ev = since(&m, mk);
+    assert_eq!(notes(ev), vec![Note::FailPageAlloc]);
+    assert_eq!(entered(ev, Func::GetPageFromFreelist), 0);
+    assert_eq!(entered(ev, Func::AllocPagesSlowpath), 0);
+    assert_eq!(m.fail_page_alloc, 0);
+    assert!(alloc_into(&mut m, h, gfp, 0).is_some(), "the fault is used up");
+    m.check().unwrap();
 }
 
 /// §8.6: with page_owner enabled (5.14+), every call takes the single-page path: at most one

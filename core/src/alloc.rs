@@ -134,12 +134,13 @@ impl Machine {
                 },
             }
         );
+        let preferred_zone = self.preferred_zone(ac);
         let page = 'retry: loop {
             let no_fallback = alloc_flags.contains(AllocFlags::NOFRAGMENT);
             let mut pos = ac.preferred.unwrap_or(usize::MAX);
             while let Some((i, z)) = self.eligible_zone(ac, pos) {
                 pos = i + 1;
-                let preferred = self.preferred_zone(ac).expect("a zone was found, so a preferred one exists");
+                let preferred = preferred_zone.expect("a zone was found, so a preferred one exists");
                 if no_fallback
                     && self.nodes.len() > 1
                     && z != preferred

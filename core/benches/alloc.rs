@@ -21,7 +21,7 @@ use buddy_system_allocator::FrameAllocator;
 use criterion::{criterion_group, Criterion, Throughput};
 use pageflow_core::calibrate::{self, Bench04, Bench04Run};
 use pageflow_core::machine::{Node, Slots};
-use pageflow_core::mem::{List, MigrateType, Page, Pfn, PAGE_SHIFT};
+use pageflow_core::mem::{MigrateType, Page, Pfn, PAGE_SHIFT};
 use pageflow_core::sim::Workload;
 use pageflow_core::trace::{Event, Func};
 use pageflow_core::zone::{PerCpuPages, Zone};
@@ -282,8 +282,8 @@ fn state_bytes(m: &Machine) -> (usize, usize) {
     let mut other = size_of::<Machine>();
     other += m.zones.capacity() * size_of::<Zone>();
     for z in &m.zones {
+        // The pcp lists are inside PerCpuPages.
         other += z.pcp.capacity() * size_of::<PerCpuPages>();
-        other += z.pcp.iter().map(|p| p.lists.capacity() * size_of::<List>()).sum::<usize>();
         other += z.pageblock_mt.capacity() * size_of::<MigrateType>();
     }
     other += m.nodes.capacity() * size_of::<Node>();

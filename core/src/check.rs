@@ -122,7 +122,7 @@ impl Machine {
             for (cpu, pcp) in zone.pcp.iter().enumerate() {
                 ensure!(!pcp.locked, "{label} cpu{cpu} pcp lock left held");
                 let mut count = 0u32;
-                for (pindex, list) in pcp.lists.iter().enumerate() {
+                for (pindex, list) in pcp.lists().iter().enumerate() {
                     let what = format!("{label} cpu{cpu} pcp list {pindex}");
                     let order = pindex_to_order(self.profile, pindex);
                     for pfn in walk(list, &what)? {
@@ -140,6 +140,10 @@ impl Machine {
                         count += 1 << order;
                     }
                 }
+                ensure!(
+                    pcp.lists[pcp.lists().len()..].iter().all(List::is_empty),
+                    "{label} cpu{cpu} has pages on a pcp list its era does not have"
+                );
                 ensure!(
                     pcp.count == count,
                     "{label} cpu{cpu} pcp count is {} but the lists hold {count}",

@@ -15,7 +15,7 @@ use crate::mem::{PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER};
 use crate::profile::Profile;
 use crate::trace::{Counter, Event, Loc, Trace, TraceMode};
 use crate::watermark::{self, PcpSizingInput};
-use crate::zone::{FreeArea, PerCpuPages, Zone, ZoneEvents};
+use crate::zone::{FreeArea, PerCpuPages, Zone, ZoneEvents, NR_PCP_LISTS_MAX};
 
 /// `struct pglist_data`, reduced.
 #[derive(Clone, Debug, Serialize)]
@@ -173,7 +173,8 @@ impl Machine {
                             alloc_factor: 0,
                             free_count: 0,
                             prev_free_high_order: false,
-                            lists: vec![List::EMPTY; profile.nr_pcp_lists()],
+                            lists: [List::EMPTY; NR_PCP_LISTS_MAX],
+                            nr_lists: profile.nr_pcp_lists() as u8,
                             locked: false,
                         };
                         nr_cpus

@@ -1012,7 +1012,7 @@ fn zone_report(m: &Machine, z: &Zone) -> ZoneReport {
                 high_max: p.high_max,
                 alloc_factor: p.alloc_factor,
                 free_count: p.free_count,
-                lists: p.lists.iter().map(|l| l.len).collect(),
+                lists: p.lists().iter().map(|l| l.len).collect(),
             })
             .collect(),
         events: z.events,

@@ -147,7 +147,7 @@ impl View {
                 pcp: z
                     .pcp
                     .iter()
-                    .map(|p| PcpView { count: p.count, lists: p.lists.iter().map(|l| l.len).collect() })
+                    .map(|p| PcpView { count: p.count, lists: p.lists().iter().map(|l| l.len).collect() })
                     .collect(),
             })
             .collect();

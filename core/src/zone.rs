@@ -6,6 +6,9 @@ use crate::gfp::Wmark;
 use crate::mem::{List, MigrateType, ZoneType, MAX_NR_ZONES, MIGRATE_TYPES, NR_PAGE_ORDERS};
 use crate::mem::{Pfn, PAGEBLOCK_ORDER};
 
+/// The most pcp lists an era has (5.14's 15: orders 0–3 and THP, each by migratetype).
+pub const NR_PCP_LISTS_MAX: usize = 15;
+
 /// `struct free_area`: one list per migratetype and the number of free blocks of this order.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct FreeArea {
@@ -34,8 +37,12 @@ pub struct PerCpuPages {
     pub free_count: u32,
     /// 6.7+ `PCPF_PREV_FREE_HIGH_ORDER`: the previous free was of order 1–3.
     pub prev_free_high_order: bool,
-    /// `lists[NR_PCP_LISTS]`, indexed by `order_to_pindex`.
-    pub lists: Vec<List>,
+    /// `lists[NR_PCP_LISTS]`, indexed by `order_to_pindex`: the first `nr_lists` are the era's
+    /// (the rest stay empty). Kept in the struct, not behind a pointer: every allocation and free
+    /// reaches a list, and this way it is one offset from the pcp.
+    pub lists: [List; NR_PCP_LISTS_MAX],
+    /// `NR_PCP_LISTS` of the era.
+    pub nr_lists: u8,
     /// Whether the pcp lock (or its IRQ-off section) is held right now; the model is single
     /// threaded, so this only guards against re-entry bugs in the model itself, and only builds
     /// with debug assertions (the tests) keep it: elsewhere it stays false.
@@ -44,6 +51,11 @@ pub struct PerCpuPages {
 }
 
 impl PerCpuPages {
+    /// The era's lists, `pcp->lists[0..NR_PCP_LISTS]`.
+    pub fn lists(&self) -> &[List] {
+        &self.lists[..usize::from(self.nr_lists)]
+    }
+
     /// Change `count` by `delta` base pages; returns the new count.
     #[inline]
     pub fn mod_count(&mut self, delta: i64) -> i64 {

@@ -386,7 +386,18 @@ impl Machine {
 
     /// `__alloc_pages()`: the fast path at the LOW watermark, then the slow path.
     pub fn alloc_pages(&mut self, gfp: Gfp, order: u8, preferred_nid: usize) -> Option<Pfn> {
+        by_trace_mode!(self.alloc_pages_events(gfp, order, preferred_nid))
+    }
+
+    /// [`Machine::alloc_pages`] with its events compiled in or out (`EVENTS`).
+    fn alloc_pages_events<const EVENTS: bool>(
+        &mut self,
+        gfp: Gfp,
+        order: u8,
+        preferred_nid: usize,
+    ) -> Option<Pfn> {
         trace_event!(
+            EVENTS,
             self,
             Event::Enter {
                 func: Func::AllocPages,
@@ -398,23 +409,17 @@ impl Machine {
                 },
             }
         );
-        let page = by_trace_mode!(self.alloc_pages_inner(gfp, order, preferred_nid));
-        trace_event!(self, Event::Exit { func: Func::AllocPages, ret: page.map_or(-1, i64::from) });
+        let page = 'alloc: {
+            let Some(ac) = self.prepare_alloc_pages(gfp, preferred_nid) else { break 'alloc None };
+            let alloc_flags =
+                AllocFlags::WMARK_LOW | self.alloc_flags_nofragment(self.preferred_zone(&ac), gfp);
+            if let Some(pfn) = self.get_page_from_freelist::<EVENTS>(gfp, order, alloc_flags, &ac) {
+                break 'alloc Some(pfn);
+            }
+            self.alloc_pages_slowpath(gfp, order, &ac)
+        };
+        trace_event!(EVENTS, self, Event::Exit { func: Func::AllocPages, ret: page.map_or(-1, i64::from) });
         page
-    }
-
-    fn alloc_pages_inner<const EVENTS: bool>(
-        &mut self,
-        gfp: Gfp,
-        order: u8,
-        preferred_nid: usize,
-    ) -> Option<Pfn> {
-        let ac = self.prepare_alloc_pages(gfp, preferred_nid)?;
-        let alloc_flags = AllocFlags::WMARK_LOW | self.alloc_flags_nofragment(self.preferred_zone(&ac), gfp);
-        if let Some(pfn) = self.get_page_from_freelist::<EVENTS>(gfp, order, alloc_flags, &ac) {
-            return Some(pfn);
-        }
-        self.alloc_pages_slowpath(gfp, order, &ac)
     }
 
     /// `__alloc_pages_slowpath()`, as far as pageflow models it.

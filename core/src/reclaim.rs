@@ -120,7 +120,7 @@ impl Machine {
             let z = self.pfn_zone(pfn).expect("page cache pages are in a zone");
             if self.zones[z].node == node {
                 self.release_from_holder(PAGE_CACHE, pfn, None);
-                self.free_pages_checked::<true>(pfn, 0);
+                by_trace_mode!(self.free_pages_checked(pfn, 0));
                 freed += 1;
             }
             pfn = prev;

@@ -492,7 +492,7 @@ impl Trace {
         self.mode != TraceMode::Off
     }
 
-    /// Hand an event to the sink. The allocator's paths use [`trace_event!`] instead, which
+    /// Hand an event to the sink. The allocator's paths use `trace_event!` instead, which
     /// builds the event only when the trace is on.
     #[inline(always)]
     pub fn emit(&mut self, ev: Event) {

@@ -81,7 +81,7 @@ pub fn lesson_panel(props: &Props) -> Html {
                 { for all.iter().enumerate().map(|(i, l)| {
                     let start = props.on_start.reform(move |_| i);
                     html! { <li><button class="link" onclick={start} data-testid={format!("lesson-{}", l.id)}>{ &l.title }</button>
-                        <span class="muted">{ format!(" — {}", l.teaches) }</span></li> }
+                        <span class="muted teaches" title={l.teaches.clone()}>{ &l.teaches }</span></li> }
                 }) }
                 </ol>
             </section>

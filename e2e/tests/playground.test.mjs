@@ -402,6 +402,17 @@ describe('lessons', () => {
     }
   });
 
+  it('Enter in the prediction field takes the action and reveals the model\'s answer', async () => {
+    const { page, errors } = await fresh();
+    await page.getByTestId('lesson-regressions').click();
+    await page.getByTestId('guess').fill('16');
+    await page.getByTestId('guess').press('Enter');
+    assert.match(await page.getByTestId('judgement').textContent(), /^Right: the model says 16\./);
+    assert.equal(await page.getByTestId('slide-act').count(), 0, 'the action was taken');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('every lesson can be walked to the end as a learner would', async () => {
     const { page, errors } = await fresh();
     const ids = await page.getByTestId('lesson-list').locator('button').evaluateAll((bs) => bs.map((b) => b.dataset.testid));

@@ -255,8 +255,11 @@ describe('shared links', () => {
     await page.getByTestId('jump-next').click();
     for (let i = 0; i < 7; i++) await page.keyboard.press('ArrowRight');
     const before = await state(page);
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
     await page.getByTestId('share').click();
-    const url = await page.getByTestId('share-url').inputValue();
+    await page.getByText('Link, copied to the clipboard').waitFor();
+    const url = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(url, await page.getByTestId('share-url').inputValue());
     assert.match(url, /#s=1\.jz\./);
     await page.close();
     const other = await launch();

@@ -363,7 +363,7 @@ fn cost_prints_the_cycle_table_as_a_model_in_text_and_json() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["profile"], "5.14");
     assert_eq!(v["model"]["pcp_lock"], 0.0, "5.14's local_lock is the IRQ pair only");
-    assert_eq!(v["terms"].as_array().unwrap().len(), 13);
+    assert_eq!(v["terms"].as_array().unwrap().len(), 14);
     assert!(v.get("calibration").is_none(), "calibration only with --calibrate");
 }
 

@@ -15,8 +15,8 @@
 use pageflow_core::calibrate::{self, render, Bench04, Target, TOLERANCE};
 use pageflow_core::profile::SvcAllocArg;
 use pageflow_core::sim::alloc_into;
-use pageflow_core::trace::TraceMode;
-use pageflow_core::{CostModel, Gfp, Machine, MachineConfig, Profile};
+use pageflow_core::trace::{Cost, TraceMode};
+use pageflow_core::{BulkTarget, CostModel, Gfp, Machine, MachineConfig, Profile};
 
 fn target<'a>(targets: &'a [Target], profile: &str, name: &str) -> &'a Target {
     targets
@@ -135,4 +135,39 @@ fn zeroing_is_charged_for_every_page_prep_new_page_zeroes() {
     let (a, b) = (cost_of(plain, 2), cost_of(zero, 2));
     assert_eq!((a.zeroed_pages, b.zeroed_pages), (0, 4), "an order-2 block is four pages");
     assert_eq!(model.cycles(&b) - model.cycles(&a), 4.0 * model.zero_page);
+}
+
+#[test]
+fn a_list_bulk_round_costs_one_list_add_per_page_more_than_the_same_array_round() {
+    // __alloc_pages_bulk() puts each page on the caller's page_list with list_add(); in array
+    // mode it stores the page in its slot. Everything else the two loops do is the same work.
+    for profile in ["5.13", "5.14"] {
+        let p = Profile::by_id(profile).unwrap();
+        let list = calibrate::Bench04Run::new(p, Bench04::List { step: 64 }, TraceMode::Count).measure(100);
+        let array = calibrate::Bench04Run::new(p, Bench04::Array { step: 64 }, TraceMode::Count).measure(100);
+        assert_eq!((list.page_list_adds, array.page_list_adds), (6400, 0), "{profile}");
+        assert_eq!(Cost { page_list_adds: 0, ..list }, array, "{profile}");
+        let model = CostModel::for_profile(p);
+        assert_eq!(model.cycles(&list) - model.cycles(&array), 6400.0 * model.pcp_list_op, "{profile}");
+    }
+}
+
+#[test]
+fn only_the_bulk_allocator_puts_pages_on_a_callers_list() {
+    // The single-page fallback of a list call is list_add()ed too; alloc_pages() returns its
+    // page, and whatever its caller does with it is the caller's.
+    let p = Profile::by_id("5.13").unwrap();
+    let mut m = Machine::new(&MachineConfig::simple(240, 0, 1), p, TraceMode::Count).unwrap();
+    let gfp = Gfp::parse("GFP_KERNEL", p).unwrap();
+    let list = m.holder_id("list");
+    m.caller = list;
+    let before = m.trace.cost;
+    assert_eq!(m.alloc_pages_bulk(gfp, 0, 8, BulkTarget::List), 8);
+    assert_eq!(m.trace.cost.since(&before).page_list_adds, 8);
+    let before = m.trace.cost;
+    assert_eq!(m.alloc_pages_bulk(gfp, 0, 1, BulkTarget::List), 1, "one page: the fallback");
+    assert_eq!(m.trace.cost.since(&before).page_list_adds, 1);
+    let before = m.trace.cost;
+    alloc_into(&mut m, list, gfp, 0).unwrap().expect("memory is free");
+    assert_eq!(m.trace.cost.since(&before).page_list_adds, 0);
 }

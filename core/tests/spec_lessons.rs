@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use pageflow_core::lesson::{self, Answer, Lesson, Question, Tag, Token};
+use pageflow_core::lesson::{self, Answer, Lesson, Measure, Operand, Question, Tag, Token};
+use pageflow_core::mem::ZoneType;
 
 #[test]
 fn every_lesson_parses_and_there_are_at_least_eight_with_unique_ids() {
@@ -118,6 +119,38 @@ fn a_bad_lesson_is_refused_with_its_lesson_slide_and_field() {
     assert_eq!(not_toml.lesson, "broken.toml");
     let bad_id = format!("{}[[slides]]\ntext = \"a\"\n", LESSON_HEAD.replace("broken", "no spaces"));
     assert_eq!(Lesson::parse("broken.toml", &bad_id).unwrap_err().field, "id");
+}
+
+/// A check compares with a number or with a measure, named alone or with its fields; anything
+/// else is refused with what was expected.
+#[test]
+fn a_check_compares_with_a_number_or_a_measure_and_nothing_else() {
+    let with_than = |than: &str| {
+        format!(
+            "{LESSON_HEAD}[[slides]]\ntext = \"a\"\naction = {{ op = \"drain\" }}\n\
+             checks = [{{ that = \"returned\", is = \"equal\", than = {than} }}]\n"
+        )
+    };
+    let than =
+        |text: &str| Lesson::parse("t.toml", &with_than(text)).map(|l| l.slides[0].checks[0].than.clone());
+    assert_eq!(than("16"), Ok(Operand::Number(16)));
+    assert_eq!(than("-1"), Ok(Operand::Number(-1)));
+    assert_eq!(than("\"pages_taken\""), Ok(Operand::Measure(Measure::PagesTaken)));
+    assert_eq!(
+        than("{ pcp_batch = { cpu = 1, zone = \"NORMAL\" } }"),
+        Ok(Operand::Measure(Measure::PcpBatch { cpu: 1, zone: ZoneType::Normal }))
+    );
+    for (bad, why) in [
+        ("1.5", "expected a number or a measure"),
+        ("true", "expected a number or a measure"),
+        ("9223372036854775808", "expected a number or a measure"),
+        ("\"nope\"", "unknown variant `nope`"),
+        ("{ pcp_batch = { cpu = 1 } }", "missing field `zone`"),
+        ("{ pcp_batch = { cpu = 1, zone = \"NORMAL\" }, returned = {} }", "expected one measure"),
+    ] {
+        let e = than(bad).expect_err(bad);
+        assert!(e.lesson == "t.toml" && e.message.contains(why), "{bad}: {e}");
+    }
 }
 
 /// The build turns the lesson files into the embedded lessons with the tokeniser `Lesson::parse`

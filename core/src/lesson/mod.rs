@@ -16,7 +16,8 @@ pub mod commonmark;
 pub mod markdown;
 pub mod measure;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, IntoDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::config::ConfigError;
 use crate::scenario::{Action, Scenario};
@@ -86,12 +87,51 @@ impl Cmp {
 }
 
 /// What a check compares with: a number the learner chose in the action (16 slots), or another
-/// measure (the pcp batch).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// measure (the pcp batch). Written as either: `than = 16`, `than = { pcp_batch = { .. } }`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Operand {
     Number(i64),
     Measure(Measure),
+}
+
+/// By hand rather than `#[serde(untagged)]`: that buffers the value and reads the measure from the
+/// buffer, which compiles every measure's deserializer a second time into the wasm.
+impl<'de> Deserialize<'de> for Operand {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Operand, D::Error> {
+        struct OperandVisitor;
+        impl<'de> Visitor<'de> for OperandVisitor {
+            type Value = Operand;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a measure")
+            }
+
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Operand, E> {
+                Ok(Operand::Number(n))
+            }
+
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Operand, E> {
+                let n = i64::try_from(n).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &self))?;
+                Ok(Operand::Number(n))
+            }
+
+            /// A measure without fields: `"returned"`.
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Operand, E> {
+                Measure::deserialize(name.into_deserializer()).map(Operand::Measure)
+            }
+
+            /// A measure with fields: a map of one key, the measure's name.
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Operand, A::Error> {
+                let measure = Measure::deserialize(de::value::MapAccessDeserializer::new(&mut map))?;
+                if map.next_key::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(2, &"one measure"));
+                }
+                Ok(Operand::Measure(measure))
+            }
+        }
+        deserializer.deserialize_any(OperandVisitor)
+    }
 }
 
 /// A condition on the model that must hold before the lesson goes on.

@@ -394,7 +394,9 @@ impl Lesson {
 
     /// Read a lesson the build embedded as JSON (the TOML file's values, slide text as tokens).
     pub fn from_json(file: &str, text: &str) -> Result<Lesson, LessonError> {
-        let raw = serde_json::from_str(text).map_err(|e| LessonError::file(file, e.to_string()))?;
+        // `from_slice` for one JSON reader in the wasm (see `Scenario::from_json`).
+        let raw =
+            serde_json::from_slice(text.as_bytes()).map_err(|e| LessonError::file(file, e.to_string()))?;
         Lesson::from_raw(file, raw, |tokens| tokens)
     }
 

@@ -153,6 +153,23 @@ fn a_check_compares_with_a_number_or_a_measure_and_nothing_else() {
     }
 }
 
+/// A slide's values are kept in name order whatever order the file gives them, and in JSON (which
+/// allows a name twice) the later entry of a name is the one kept.
+#[test]
+fn a_slides_values_are_in_name_order_and_the_last_of_a_name_wins() {
+    let file = format!(
+        "{LESSON_HEAD}[[slides]]\ntext = \"{{{{b}}}} {{{{a}}}}\"\n\
+         values.b = \"returned\"\nvalues.a = \"pages_taken\"\n"
+    );
+    let l = Lesson::parse("t.toml", &file).unwrap();
+    let names: Vec<&str> = l.slides[0].values.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let json = r#"{"id": "t", "title": "t", "teaches": "t", "scenario": "lesson-2gib.json", "slides": [
+        {"text": [{"text": "{{a}}"}], "values": {"a": "returned", "a": "pages_taken"}}]}"#;
+    let l = Lesson::from_json("t.json", json).unwrap();
+    assert_eq!(l.slides[0].values, [("a".to_owned(), Measure::PagesTaken)]);
+}
+
 /// The build turns the lesson files into the embedded lessons with the tokeniser `Lesson::parse`
 /// uses, so what holds for a parsed lesson file holds for the embedded ones.
 #[test]

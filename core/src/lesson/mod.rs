@@ -365,8 +365,8 @@ struct RawLesson<Text> {
 #[serde(deny_unknown_fields)]
 struct RawSlide<Text> {
     text: Text,
-    #[serde(default)]
-    values: std::collections::BTreeMap<String, Measure>,
+    #[serde(default, deserialize_with = "by_name")]
+    values: Vec<(String, Measure)>,
     action: Option<Action>,
     question: Option<RawQuestion>,
     #[serde(default)]
@@ -381,6 +381,31 @@ struct RawQuestion {
     choice: Option<Measure>,
     #[serde(default)]
     options: Vec<String>,
+}
+
+/// A table of measures as pairs in name order, a later entry of a name replacing the earlier, as
+/// a `BTreeMap` would keep them: a sorted `Vec` spares the wasm the B-tree's code.
+fn by_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<(String, Measure)>, D::Error> {
+    struct ByName;
+    impl<'de> Visitor<'de> for ByName {
+        type Value = Vec<(String, Measure)>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut pairs: Vec<(String, Measure)> = Vec::new();
+            while let Some((name, measure)) = map.next_entry::<String, Measure>()? {
+                match pairs.binary_search_by(|(n, _)| n.cmp(&name)) {
+                    Ok(i) => pairs[i].1 = measure,
+                    Err(i) => pairs.insert(i, (name, measure)),
+                }
+            }
+            Ok(pairs)
+        }
+    }
+    deserializer.deserialize_map(ByName)
 }
 
 impl Lesson {
@@ -434,7 +459,7 @@ impl Lesson {
             }
             let text = tokens(s.text);
             for name in text.iter().filter_map(Token::words).flat_map(placeholders) {
-                if !s.values.contains_key(name) {
+                if !s.values.iter().any(|(n, _)| n == name) {
                     return Err(error(id, at, "text", format!("{{{{{name}}}}} has no entry in values")));
                 }
             }
@@ -458,13 +483,7 @@ impl Lesson {
                     }
                 }),
             };
-            slides.push(Slide {
-                text,
-                values: s.values.into_iter().collect(),
-                action: s.action,
-                question,
-                checks: s.checks,
-            });
+            slides.push(Slide { text, values: s.values, action: s.action, question, checks: s.checks });
         }
         if slides.is_empty() {
             return Err(error(id, None, "slides", "a lesson needs at least one slide".into()));

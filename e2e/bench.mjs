@@ -32,7 +32,7 @@ for (const f of files) {
   raw += data.length;
   gz += zlib.gzipSync(data, { level: 9 }).length;
 }
-console.log(`bundle: wasm+js ${(raw / 1024).toFixed(0)} KiB, gzip ${(gz / 1024).toFixed(0)} KiB (goal ≤ 350 KB)`);
+console.log(`bundle: wasm+js ${(raw / 1024).toFixed(0)} KiB, gzip ${gz} bytes = ${(gz / 1024).toFixed(1)} KiB (goal ≤ 350 KB = 350000 bytes)`);
 
 const server = await serve();
 const browser = await launch();

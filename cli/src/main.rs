@@ -314,7 +314,7 @@ fn lesson(id: Option<&str>) -> Result<(), Failure> {
     );
     for (i, (slide, run)) in lesson.slides.iter().zip(&walk).enumerate() {
         out += &format!("\n--- slide {} of {} ---\n\n", i + 1, walk.len());
-        out += &lesson::markdown::to_text(&lesson::markdown::render(&run.text));
+        out += &lesson::markdown::to_text(&run.text);
         if let Some(o) = &run.outcome {
             out += &format!("\n> action: {} -> {}\n", o.call, o.result);
         }

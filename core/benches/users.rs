@@ -1,6 +1,7 @@
-//! How fast the model runs its users: the sunrpc server answering 1 MiB NFS READs (Lever's
-//! calibration workload, `calibrate::LeverRun`: each RPC is one `svc_alloc_arg()` refill of 257
-//! holes and the release of the reply) in each `svc_alloc_arg()` form, and a page_pool consumed
+//! How fast the model runs its users: the sunrpc server answering 256 KiB NFS READs and WRITEs in
+//! turn (Lever's calibration workload, `calibrate::LeverRun`: each RPC is one `svc_alloc_arg()`
+//! refill, of 65 holes after a READ and 1 after a WRITE, and the release of the reply) in each
+//! `svc_alloc_arg()` form, and a page_pool consumed
 //! by NAPI polls of 64 packets (recycling, releasing to the stack, slow-path refills of 64 through
 //! `alloc_pages_bulk_array`). Each with the trace off and recording, so the price of the event
 //! log for a UI is visible. These time the simulator, not the kernel: the kernel's simulated time
@@ -35,17 +36,17 @@ fn bound(m: &mut Machine) {
     }
 }
 
-/// Time per RPC served: `svc_recv()`'s refill of 257 pages, then the reply's release.
+/// Time per RPC served: `svc_recv()`'s refill (33 pages on average), then the reply's release.
 fn bench_sunrpc(c: &mut Criterion) {
     let profile = Profile::by_id("5.13").expect("the calibration profile exists");
-    let mut group = c.benchmark_group("sunrpc_read_1mib_per_rpc");
+    let mut group = c.benchmark_group("sunrpc_lever_mix_per_rpc");
     group.throughput(Throughput::Elements(1));
     for (form, form_name) in FORMS {
         for (mode, mode_name) in MODES {
             let mut run = LeverRun::new(profile, form, mode);
             group.bench_function(format!("{form_name}/{mode_name}"), |b| {
                 b.iter(|| {
-                    let refill = run.read();
+                    let refill = run.request();
                     bound(&mut run.machine);
                     refill.filled
                 })

@@ -51,7 +51,9 @@ pub struct CostModel {
     pub zone_lock: f64,
     /// A block put on or taken off a pcp list: `list_add` / `list_del` on a cache-hot
     /// `page->lru` and `pcp->count` (`__rmqueue_pcplist`, `free_unref_page_commit`,
-    /// `rmqueue_bulk`, `free_pcppages_bulk`), about 5 cycles.
+    /// `rmqueue_bulk`, `free_pcppages_bulk`), about 5 cycles. `__alloc_pages_bulk()` in list
+    /// mode does the same `list_add()` on the same hot `page->lru` to put each page on the
+    /// caller's `page_list`, so this price serves that counter too.
     pub pcp_list_op: f64,
     /// A block taken off or put on a buddy free list by `__rmqueue_smallest()` (the scan up the
     /// orders, `del_page_from_free_list`, `set_pcppage_migratetype`) or by `__free_one_page()`
@@ -131,8 +133,9 @@ impl CostModel {
         }
     }
 
-    /// Each priced event kind of `cost`, with its count and cycles, in the order of the fields.
-    pub fn terms(&self, cost: &Cost) -> [Term; 13] {
+    /// Each priced event kind of `cost`, with its count and cycles, in the order of the fields
+    /// (`pcp_list_op` twice: for pcp lists and for the bulk allocator's `page_list`).
+    pub fn terms(&self, cost: &Cost) -> [Term; 14] {
         let term = |name, counter, stands_for, each: f64, count: u64| Term {
             name,
             counter,
@@ -170,6 +173,13 @@ impl CostModel {
                 "list_add / list_del on pcp->lists[], pcp->count",
                 self.pcp_list_op,
                 cost.pcp_list_ops,
+            ),
+            term(
+                "pcp_list_op",
+                "page_list_adds",
+                "__alloc_pages_bulk: list_add onto the caller's page_list",
+                self.pcp_list_op,
+                cost.page_list_adds,
             ),
             term(
                 "buddy_list_op",

@@ -258,7 +258,10 @@ impl From<ConfigError> for ScenarioError {
 impl Scenario {
     /// Parse and validate JSON text.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
-        let s: Scenario = serde_json::from_str(text).map_err(|e| ScenarioError::Parse(e.to_string()))?;
+        // `from_slice`, as for a link's inflated bytes (share.rs), so the wasm carries one JSON
+        // reader rather than two; on a `str` it reads and errs exactly as `from_str`.
+        let s: Scenario =
+            serde_json::from_slice(text.as_bytes()).map_err(|e| ScenarioError::Parse(e.to_string()))?;
         s.validate()?;
         Ok(s)
     }

@@ -290,6 +290,10 @@ pub struct Cost {
     /// apart).
     #[serde(default)]
     pub buddy_list_ops: u64,
+    /// Blocks `__alloc_pages_bulk()` put on the caller's `page_list` with `list_add()` (list
+    /// mode; in array mode the slot store is a plain store and counts nothing).
+    #[serde(default)]
+    pub page_list_adds: u64,
     /// Updates of vmstat and zone counters (`NR_FREE_PAGES`, `PGALLOC`, `PGFREE`, the NUMA
     /// events …): `stat_updates` without the pcp `count` changes, which are part of a list op.
     #[serde(default)]
@@ -374,6 +378,7 @@ impl Cost {
             calls: self.calls + other.calls,
             pcp_list_ops: self.pcp_list_ops + other.pcp_list_ops,
             buddy_list_ops: self.buddy_list_ops + other.buddy_list_ops,
+            page_list_adds: self.page_list_adds + other.page_list_adds,
             vm_stat_updates: self.vm_stat_updates + other.vm_stat_updates,
             prep_pages: self.prep_pages + other.prep_pages,
             zeroed_pages: self.zeroed_pages + other.zeroed_pages,
@@ -396,6 +401,7 @@ impl Cost {
             calls: self.calls - earlier.calls,
             pcp_list_ops: self.pcp_list_ops - earlier.pcp_list_ops,
             buddy_list_ops: self.buddy_list_ops - earlier.buddy_list_ops,
+            page_list_adds: self.page_list_adds - earlier.page_list_adds,
             vm_stat_updates: self.vm_stat_updates - earlier.vm_stat_updates,
             prep_pages: self.prep_pages - earlier.prep_pages,
             zeroed_pages: self.zeroed_pages - earlier.zeroed_pages,
@@ -468,20 +474,29 @@ pub struct Trace {
     /// Base pages of the `prep_new_page()` entered last: its exit says whether they were zeroed
     /// (`ret` 1), its entry how many they are.
     prep_block: u64,
+    /// Inside `__alloc_pages_bulk()`: a block it hands to the caller without an array slot goes
+    /// on `page_list` (its `list_add()`, fast path and single-page fallback alike).
+    in_bulk: bool,
 }
 
 impl Trace {
     pub fn new(mode: TraceMode) -> Trace {
-        Trace { mode, events: Vec::new(), cost: Cost::default(), prep_block: 0 }
+        Trace { mode, events: Vec::new(), cost: Cost::default(), prep_block: 0, in_bulk: false }
     }
 
-    /// Count an event into [`Cost`], with the zeroing `prep_new_page()` reports on its exit.
+    /// Count an event into [`Cost`], with what only the events around it tell: the zeroing
+    /// `prep_new_page()` reports on its exit, and the bulk allocator's `list_add()`s.
     #[inline(always)]
     fn count(&mut self, ev: &Event) {
         self.cost.count(ev);
         match ev {
             Event::Enter { func: Func::PrepNewPage, args } => self.prep_block = 1 << args.order.unwrap_or(0),
             Event::Exit { func: Func::PrepNewPage, ret: 1 } => self.cost.zeroed_pages += self.prep_block,
+            Event::Enter { func: Func::AllocPagesBulk, .. } => self.in_bulk = true,
+            Event::Exit { func: Func::AllocPagesBulk, .. } => self.in_bulk = false,
+            Event::Move { to: Loc::Caller { slot: None, .. }, .. } if self.in_bulk => {
+                self.cost.page_list_adds += 1
+            }
             _ => {}
         }
     }

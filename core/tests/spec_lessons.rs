@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use pageflow_core::lesson::{self, markdown, Answer, Lesson, Question, Tag, Token};
+use pageflow_core::lesson::{self, Answer, Lesson, Measure, Operand, Question, Tag, Token};
+use pageflow_core::mem::ZoneType;
 
 #[test]
 fn every_lesson_parses_and_there_are_at_least_eight_with_unique_ids() {
@@ -25,7 +26,8 @@ fn walking_every_lesson_with_the_models_answers_reaches_the_end() {
         assert_eq!(walk.len(), l.slides.len());
         for (i, (slide, run)) in l.slides.iter().zip(&walk).enumerate() {
             assert_eq!(slide.action.is_some(), run.outcome.is_some(), "{} slide {}", l.id, i + 1);
-            assert!(!run.text.contains("{{"), "{} slide {}: a placeholder is left", l.id, i + 1);
+            let left = run.text.iter().filter_map(Token::words).any(|w| w.contains("{{"));
+            assert!(!left, "{} slide {}: a placeholder is left", l.id, i + 1);
             if let Some(j) = &run.answer {
                 assert!(j.correct, "{} slide {}: the model's own answer is judged right", l.id, i + 1);
             }
@@ -87,7 +89,7 @@ fn a_check_that_does_not_hold_names_the_quantity_the_value_and_the_hint() {
     assert!(why.contains("Take the action"), "{why}");
 }
 
-const BROKEN_HEAD: &str =
+const LESSON_HEAD: &str =
     "id = \"broken\"\ntitle = \"t\"\nteaches = \"t\"\nscenario = \"lesson-2gib.json\"\n";
 
 #[test]
@@ -98,32 +100,100 @@ fn a_bad_lesson_is_refused_with_its_lesson_slide_and_field() {
     assert_eq!((e.lesson.as_str(), e.slide, e.field.as_str()), ("x", None, "scenario"));
 
     let bad_cpu = format!(
-        "{BROKEN_HEAD}[[slides]]\ntext = \"a\"\n[[slides]]\ntext = \"b\"\naction = {{ op = \"drain\", cpu = 9 }}\n"
+        "{LESSON_HEAD}[[slides]]\ntext = \"a\"\n[[slides]]\ntext = \"b\"\naction = {{ op = \"drain\", cpu = 9 }}\n"
     );
     let e = Lesson::parse("broken.toml", &bad_cpu).unwrap_err();
     assert_eq!((e.slide, e.field.as_str()), (Some(2), "action"));
     assert!(e.to_string().starts_with("lesson broken, slide 2, action: "), "{e}");
 
-    let missing_value = format!("{BROKEN_HEAD}[[slides]]\ntext = \"batch {{{{batch}}}}\"\n");
+    let missing_value = format!("{LESSON_HEAD}[[slides]]\ntext = \"batch {{{{batch}}}}\"\n");
     let e = Lesson::parse("broken.toml", &missing_value).unwrap_err();
     assert_eq!((e.slide, e.field.as_str()), (Some(1), "text"));
 
     let one_option = format!(
-        "{BROKEN_HEAD}[[slides]]\ntext = \"a\"\nquestion = {{ prompt = \"?\", options = [\"yes\"], choice = \"returned\" }}\n"
+        "{LESSON_HEAD}[[slides]]\ntext = \"a\"\nquestion = {{ prompt = \"?\", options = [\"yes\"], choice = \"returned\" }}\n"
     );
     assert_eq!(Lesson::parse("broken.toml", &one_option).unwrap_err().field, "question");
 
     let not_toml = Lesson::parse("broken.toml", "id = ").unwrap_err();
     assert_eq!(not_toml.lesson, "broken.toml");
-    let bad_id = format!("{}[[slides]]\ntext = \"a\"\n", BROKEN_HEAD.replace("broken", "no spaces"));
+    let bad_id = format!("{}[[slides]]\ntext = \"a\"\n", LESSON_HEAD.replace("broken", "no spaces"));
     assert_eq!(Lesson::parse("broken.toml", &bad_id).unwrap_err().field, "id");
+}
+
+/// A check compares with a number or with a measure, named alone or with its fields; anything
+/// else is refused with what was expected.
+#[test]
+fn a_check_compares_with_a_number_or_a_measure_and_nothing_else() {
+    let with_than = |than: &str| {
+        format!(
+            "{LESSON_HEAD}[[slides]]\ntext = \"a\"\naction = {{ op = \"drain\" }}\n\
+             checks = [{{ that = \"returned\", is = \"equal\", than = {than} }}]\n"
+        )
+    };
+    let than =
+        |text: &str| Lesson::parse("t.toml", &with_than(text)).map(|l| l.slides[0].checks[0].than.clone());
+    assert_eq!(than("16"), Ok(Operand::Number(16)));
+    assert_eq!(than("-1"), Ok(Operand::Number(-1)));
+    assert_eq!(than("\"pages_taken\""), Ok(Operand::Measure(Measure::PagesTaken)));
+    assert_eq!(
+        than("{ pcp_batch = { cpu = 1, zone = \"NORMAL\" } }"),
+        Ok(Operand::Measure(Measure::PcpBatch { cpu: 1, zone: ZoneType::Normal }))
+    );
+    for (bad, why) in [
+        ("1.5", "expected a number or a measure"),
+        ("true", "expected a number or a measure"),
+        ("9223372036854775808", "expected a number or a measure"),
+        ("\"nope\"", "unknown variant `nope`"),
+        ("{ pcp_batch = { cpu = 1 } }", "missing field `zone`"),
+        ("{ pcp_batch = { cpu = 1, zone = \"NORMAL\" }, returned = {} }", "expected one measure"),
+    ] {
+        let e = than(bad).expect_err(bad);
+        assert!(e.lesson == "t.toml" && e.message.contains(why), "{bad}: {e}");
+    }
+}
+
+/// A slide's values are kept in name order whatever order the file gives them, and in JSON (which
+/// allows a name twice) the later entry of a name is the one kept.
+#[test]
+fn a_slides_values_are_in_name_order_and_the_last_of_a_name_wins() {
+    let file = format!(
+        "{LESSON_HEAD}[[slides]]\ntext = \"{{{{b}}}} {{{{a}}}}\"\n\
+         values.b = \"returned\"\nvalues.a = \"pages_taken\"\n"
+    );
+    let l = Lesson::parse("t.toml", &file).unwrap();
+    let names: Vec<&str> = l.slides[0].values.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let json = r#"{"id": "t", "title": "t", "teaches": "t", "scenario": "lesson-2gib.json", "slides": [
+        {"text": [{"text": "{{a}}"}], "values": {"a": "returned", "a": "pages_taken"}}]}"#;
+    let l = Lesson::from_json("t.json", json).unwrap();
+    assert_eq!(l.slides[0].values, [("a".to_owned(), Measure::PagesTaken)]);
+}
+
+/// The build turns the lesson files into the embedded lessons with the tokeniser `Lesson::parse`
+/// uses, so what holds for a parsed lesson file holds for the embedded ones.
+#[test]
+fn the_embedded_lessons_are_the_lesson_files_parsed() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tutorials");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.retain(|p| p.extension().is_some_and(|x| x == "toml"));
+    files.sort();
+    let parsed: Vec<Lesson> = files
+        .iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            Lesson::parse(name, &std::fs::read_to_string(p).unwrap()).unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    assert_eq!(parsed, lesson::lessons());
 }
 
 #[test]
 fn raw_html_and_script_in_lesson_text_never_come_through_as_markup() {
     let text = "<script>alert(1)</script>\n\nA <b>bold</b> [link](javascript:alert(2)) and \
                 [kernel](https://kernel.org) ![img](x.png)\n\n<div onclick=\"x()\">block</div>\n";
-    let tokens = markdown::render(text);
+    let file = format!("{LESSON_HEAD}[[slides]]\ntext = {text:?}\n");
+    let tokens = &Lesson::parse("html.toml", &file).unwrap().slides[0].text;
     let all_text: String = tokens
         .iter()
         .filter_map(|t| match t {

@@ -255,8 +255,11 @@ describe('shared links', () => {
     await page.getByTestId('jump-next').click();
     for (let i = 0; i < 7; i++) await page.keyboard.press('ArrowRight');
     const before = await state(page);
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
     await page.getByTestId('share').click();
-    const url = await page.getByTestId('share-url').inputValue();
+    await page.getByText('Link, copied to the clipboard').waitFor();
+    const url = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(url, await page.getByTestId('share-url').inputValue());
     assert.match(url, /#s=1\.jz\./);
     await page.close();
     const other = await launch();
@@ -400,6 +403,17 @@ describe('lessons', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('Enter in the prediction field takes the action and reveals the model\'s answer', async () => {
+    const { page, errors } = await fresh();
+    await page.getByTestId('lesson-regressions').click();
+    await page.getByTestId('guess').fill('16');
+    await page.getByTestId('guess').press('Enter');
+    assert.match(await page.getByTestId('judgement').textContent(), /^Right: the model says 16\./);
+    assert.equal(await page.getByTestId('slide-act').count(), 0, 'the action was taken');
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 
   it('every lesson can be walked to the end as a learner would', async () => {

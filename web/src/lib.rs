@@ -80,6 +80,8 @@ pub fn app() -> Html {
         })
     };
     let shared = use_state(|| None::<String>);
+    // Whether the browser let the Share button copy the link: unknown until it answers.
+    let copied = use_state(|| None::<bool>);
     // Lessons: the slide the learner is on, its text filled from the model on arrival.
     let all_lessons = use_memo((), |_| pageflow_core::lesson::lessons());
     let lesson_state = use_state(|| None::<SlideState>);
@@ -372,17 +374,21 @@ pub fn app() -> Html {
     };
     let share = {
         let handle = handle.clone();
-        let (shared, banner, lesson_state, all) =
-            (shared.clone(), banner.clone(), lesson_state.clone(), all_lessons.clone());
+        let (shared, copied, banner, lesson_state, all) =
+            (shared.clone(), copied.clone(), banner.clone(), lesson_state.clone(), all_lessons.clone());
         Callback::from(move |_| {
             let s = handle.session.borrow();
             let lesson = lesson_state.as_ref().map(|st| (all[st.lesson].id.clone(), st.slide as u32 + 1));
             match storage::share_url(s.scenario(), s.cursor.pos, lesson) {
                 Ok(url) => {
                     // The clipboard may be refused (no focus, no permission): the dialog shows the
-                    // link either way.
+                    // link either way, and says whether it was copied.
+                    copied.set(None);
                     if let Some(w) = web_sys::window() {
-                        let _ = w.navigator().clipboard().write_text(&url);
+                        let written =
+                            wasm_bindgen_futures::JsFuture::from(w.navigator().clipboard().write_text(&url));
+                        let copied = copied.clone();
+                        yew::platform::spawn_local(async move { copied.set(Some(written.await.is_ok())) });
                     }
                     shared.set(Some(url));
                 }
@@ -568,7 +574,12 @@ pub fn app() -> Html {
         </header>
         if let Some(url) = (*shared).clone() {
             <div class="notice" role="dialog" aria-label="Share link" data-testid="share-dialog">
-                <label>{ "Link (copied): " }<input type="text" readonly=true value={url} data-testid="share-url" size="60" /></label>
+                <label>{ match *copied {
+                    Some(true) => "Link, copied to the clipboard: ",
+                    Some(false) => "Link (the browser did not allow copying; select it and copy): ",
+                    None => "Link: ",
+                } }<input type="text" readonly=true value={url.clone()} data-testid="share-url" size="60" /></label>
+                <span class="muted" data-testid="share-length">{ format!("{} characters", url.len()) }</span>
                 <button onclick={save_scenario_file.clone()} title="For scenarios too big for a link">{ "Save as file" }</button>
                 <button onclick={ let s = shared.clone(); Callback::from(move |_| s.set(None)) } aria-label="Close">{ "×" }</button>
             </div>

@@ -1,13 +1,14 @@
-//! Lesson text is Markdown (CommonMark, no extensions). A UI draws it from [`Token`]s, never from
-//! HTML: raw HTML in the text is dropped, images become their alt text, and a link keeps its
-//! target only when it is an `http(s)` URL, so nothing in a lesson can become markup or script.
+//! Lesson text as a UI draws it: [`Token`]s, never HTML. The lesson files' Markdown becomes
+//! tokens when the crate is built (build.rs, through `lesson::commonmark`), so the browser's
+//! wasm carries no Markdown parser; raw HTML is dropped then, images become their alt text, and a
+//! link keeps its target only when it is an `http(s)` URL, so nothing in a lesson can become
+//! markup or script.
 
-use pulldown_cmark::{Event, HeadingLevel, Parser, Tag as CmarkTag};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A block or inline element that a [`Token::Start`] opens and the matching [`Token::End`] closes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "tag", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Tag {
     Paragraph,
     Heading { level: u8 },
@@ -20,9 +21,10 @@ pub enum Tag {
     Link { url: String },
 }
 
-/// One token of rendered lesson text. Starts and ends nest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "token", content = "value", rename_all = "snake_case")]
+/// One token of rendered lesson text. Starts and ends nest. Serde's default (externally tagged)
+/// form is the one the build writes and the wasm reads: it deserializes without buffering.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Token {
     Start(Tag),
     /// Closes the innermost open [`Token::Start`].
@@ -36,61 +38,23 @@ pub enum Token {
     Rule,
 }
 
-fn level(l: HeadingLevel) -> u8 {
-    match l {
-        HeadingLevel::H1 => 1,
-        HeadingLevel::H2 => 2,
-        HeadingLevel::H3 => 3,
-        HeadingLevel::H4 => 4,
-        HeadingLevel::H5 => 5,
-        HeadingLevel::H6 => 6,
-    }
-}
-
-/// The tag a Markdown element becomes, or `None` for one whose markup is dropped (raw HTML
-/// blocks, images, links to anything but an `http(s)` URL) while its text, if any, is kept.
-fn tag(t: CmarkTag<'_>) -> Option<Tag> {
-    Some(match t {
-        CmarkTag::Paragraph => Tag::Paragraph,
-        CmarkTag::Heading { level: l, .. } => Tag::Heading { level: level(l) },
-        CmarkTag::BlockQuote(_) => Tag::BlockQuote,
-        CmarkTag::CodeBlock(_) => Tag::CodeBlock,
-        CmarkTag::List(start) => Tag::List { ordered: start.is_some() },
-        CmarkTag::Item => Tag::Item,
-        CmarkTag::Emphasis => Tag::Emphasis,
-        CmarkTag::Strong => Tag::Strong,
-        CmarkTag::Link { dest_url, .. }
-            if dest_url.starts_with("https://") || dest_url.starts_with("http://") =>
-        {
-            Tag::Link { url: dest_url.into_string() }
-        }
-        _ => return None,
-    })
-}
-
-/// Render Markdown to tokens, dropping raw HTML.
-pub fn render(text: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    // For each open element: whether its start was emitted (so its end is too).
-    let mut open = Vec::new();
-    for event in Parser::new(text) {
-        match event {
-            Event::Start(t) => {
-                let kept = tag(t);
-                open.push(kept.is_some());
-                out.extend(kept.map(Token::Start));
-            }
-            Event::End(_) if open.pop().unwrap_or(false) => out.push(Token::End),
-            Event::End(_) => {}
-            Event::Text(s) => out.push(Token::Text(s.into_string())),
-            Event::Code(s) => out.push(Token::Code(s.into_string())),
-            Event::SoftBreak => out.push(Token::SoftBreak),
-            Event::HardBreak => out.push(Token::HardBreak),
-            Event::Rule => out.push(Token::Rule),
-            _ => {}
+impl Token {
+    /// The words the token carries (text, code, a link's target): where a slide's `{{name}}`
+    /// placeholders are.
+    pub fn words(&self) -> Option<&str> {
+        match self {
+            Token::Text(s) | Token::Code(s) | Token::Start(Tag::Link { url: s }) => Some(s),
+            _ => None,
         }
     }
-    out
+
+    /// The words, to fill the placeholders in.
+    pub fn words_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Token::Text(s) | Token::Code(s) | Token::Start(Tag::Link { url: s }) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 /// The tokens as plain text, for a terminal: paragraphs and list items on their own lines.

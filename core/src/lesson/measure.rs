@@ -100,6 +100,10 @@ pub enum SunrpcStat {
     SleptMs,
     /// `zone->lock` sections taken by the refills' allocator calls.
     ZoneLock,
+    /// pcp lock (IRQ-off in older eras) sections taken by the refills' allocator calls.
+    PcpLock,
+    /// Watermark checks made by the refills' allocator calls.
+    WatermarkChecks,
     /// Simulated ns of the refills' allocator calls, priced by the era's cost model.
     SimNs,
     /// Simulated ns per refill (rounded down).
@@ -338,6 +342,8 @@ impl Measure {
                     SunrpcStat::Sleeps => count(refills.iter().map(|x| u64::from(x.sleeps)).sum::<u64>()),
                     SunrpcStat::SleptMs => count(refills.iter().map(|x| x.slept_ms).sum::<u64>()),
                     SunrpcStat::ZoneLock => count(refill_cost(refills).zone_lock),
+                    SunrpcStat::PcpLock => count(refill_cost(refills).pcp_lock),
+                    SunrpcStat::WatermarkChecks => count(refill_cost(refills).watermark_checks),
                     SunrpcStat::SimNs => count(ns()),
                     SunrpcStat::SimNsPerRefill => count(ns().checked_div(refills.len() as u64).unwrap_or(0)),
                 }

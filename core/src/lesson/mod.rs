@@ -1,19 +1,23 @@
 //! Lessons: guided walks through the model. A lesson is a TOML file in `tutorials/` (embedded at
 //! build time, so the playground works offline): an id, a title, what it teaches, a starting
-//! scenario from `scenarios/`, and slides. A slide has Markdown text whose `{{name}}`
-//! placeholders the model fills, and optionally an action the learner takes (an [`Action`], the
-//! scenario format), a predict-then-check [`Question`] whose answer the model computes after the
-//! action, and [`Check`]s on the model's state that let the lesson go on.
+//! scenario from `scenarios/`, and slides. A slide has Markdown text (tokens by the time the crate
+//! has it, [`markdown`]) whose `{{name}}` placeholders the model fills, and optionally an action
+//! the learner takes (an [`Action`], the scenario format), a predict-then-check [`Question`] whose
+//! answer the model computes after the action, and [`Check`]s on the model's state that let the
+//! lesson go on.
 //!
-//! A learner's walk: [`Lesson::start`] gives the timeline; on each slide, [`Slide::text`] (shown
+//! A learner's walk: [`Lesson::start`] gives the timeline; on each slide, [`Slide::render`] (shown
 //! before the action), the guess, [`Slide::take_action`], [`Question::judge`], then
 //! [`Slide::checks_hold`] before the next slide. [`Lesson::walk`] does all of it with the model's
 //! own answers (the CLI prints it; the tests walk every lesson with it).
 
+#[cfg(feature = "toml")]
+pub mod commonmark;
 pub mod markdown;
 pub mod measure;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, IntoDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::config::ConfigError;
 use crate::scenario::{Action, Scenario};
@@ -22,7 +26,8 @@ use crate::timeline::Timeline;
 pub use markdown::{Tag, Token};
 pub use measure::{CostKind, GfpAsk, Measure, SunrpcStat, Value, VmCounter};
 
-/// The lesson files, in teaching order, as the build turned them into JSON (build.rs).
+/// The lesson files, in teaching order, as the build turned them into JSON with each slide's text
+/// as tokens (build.rs).
 const LESSON_FILES: &[(&str, &str)] = &[
     ("01-buddy.toml", include_str!(concat!(env!("OUT_DIR"), "/lessons/01-buddy.json"))),
     ("02-pcp.toml", include_str!(concat!(env!("OUT_DIR"), "/lessons/02-pcp.json"))),
@@ -82,12 +87,51 @@ impl Cmp {
 }
 
 /// What a check compares with: a number the learner chose in the action (16 slots), or another
-/// measure (the pcp batch).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// measure (the pcp batch). Written as either: `than = 16`, `than = { pcp_batch = { .. } }`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Operand {
     Number(i64),
     Measure(Measure),
+}
+
+/// By hand rather than `#[serde(untagged)]`: that buffers the value and reads the measure from the
+/// buffer, which compiles every measure's deserializer a second time into the wasm.
+impl<'de> Deserialize<'de> for Operand {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Operand, D::Error> {
+        struct OperandVisitor;
+        impl<'de> Visitor<'de> for OperandVisitor {
+            type Value = Operand;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a measure")
+            }
+
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Operand, E> {
+                Ok(Operand::Number(n))
+            }
+
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Operand, E> {
+                let n = i64::try_from(n).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &self))?;
+                Ok(Operand::Number(n))
+            }
+
+            /// A measure without fields: `"returned"`.
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Operand, E> {
+                Measure::deserialize(name.into_deserializer()).map(Operand::Measure)
+            }
+
+            /// A measure with fields: a map of one key, the measure's name.
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Operand, A::Error> {
+                let measure = Measure::deserialize(de::value::MapAccessDeserializer::new(&mut map))?;
+                if map.next_key::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(2, &"one measure"));
+                }
+                Ok(Operand::Measure(measure))
+            }
+        }
+        deserializer.deserialize_any(OperandVisitor)
+    }
 }
 
 /// A condition on the model that must hold before the lesson goes on.
@@ -204,8 +248,8 @@ impl Question {
 /// One slide of a lesson.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Slide {
-    /// Markdown, with `{{name}}` placeholders for [`Slide::values`].
-    pub text: String,
+    /// The Markdown as tokens, with `{{name}}` placeholders for [`Slide::values`] in their words.
+    pub text: Vec<Token>,
     /// The measures the placeholders show, read when the slide is shown (before its action).
     pub values: Vec<(String, Measure)>,
     pub action: Option<Action>,
@@ -226,19 +270,20 @@ fn placeholders(text: &str) -> Vec<&str> {
 }
 
 impl Slide {
-    /// The Markdown with its placeholders filled from the model.
-    pub fn text(&self, t: &Timeline) -> Result<String, String> {
-        let mut text = self.text.clone();
+    /// The text with its placeholders filled from the model, as tokens for a UI.
+    pub fn render(&self, t: &Timeline) -> Result<Vec<Token>, String> {
+        let mut filled = Vec::new();
         for (name, measure) in &self.values {
             let value = measure.of(t).map_err(|e| format!("{{{{{name}}}}}: {e}"))?;
-            text = text.replace(&format!("{{{{{name}}}}}"), &value.to_string());
+            filled.push((format!("{{{{{name}}}}}"), value.to_string()));
+        }
+        let mut text = self.text.clone();
+        for words in text.iter_mut().filter_map(Token::words_mut) {
+            for (placeholder, value) in &filled {
+                *words = words.replace(placeholder, value);
+            }
         }
         Ok(text)
-    }
-
-    /// The filled text as tokens for a UI.
-    pub fn render(&self, t: &Timeline) -> Result<Vec<Token>, String> {
-        self.text(t).map(|text| markdown::render(&text))
     }
 
     /// Run the slide's action, if it has one, at the end of the timeline.
@@ -304,22 +349,24 @@ impl std::fmt::Display for LessonError {
 
 impl std::error::Error for LessonError {}
 
+/// A lesson file's values; a slide's text is Markdown (`String`) in a lesson file and tokens in
+/// the embedded JSON.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawLesson {
+struct RawLesson<Text> {
     id: String,
     title: String,
     teaches: String,
     scenario: String,
-    slides: Vec<RawSlide>,
+    slides: Vec<RawSlide<Text>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSlide {
-    text: String,
-    #[serde(default)]
-    values: std::collections::BTreeMap<String, Measure>,
+struct RawSlide<Text> {
+    text: Text,
+    #[serde(default, deserialize_with = "by_name")]
+    values: Vec<(String, Measure)>,
     action: Option<Action>,
     question: Option<RawQuestion>,
     #[serde(default)]
@@ -336,21 +383,53 @@ struct RawQuestion {
     options: Vec<String>,
 }
 
+/// A table of measures as pairs in name order, a later entry of a name replacing the earlier, as
+/// a `BTreeMap` would keep them: a sorted `Vec` spares the wasm the B-tree's code.
+fn by_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<(String, Measure)>, D::Error> {
+    struct ByName;
+    impl<'de> Visitor<'de> for ByName {
+        type Value = Vec<(String, Measure)>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut pairs: Vec<(String, Measure)> = Vec::new();
+            while let Some((name, measure)) = map.next_entry::<String, Measure>()? {
+                match pairs.binary_search_by(|(n, _)| n.cmp(&name)) {
+                    Ok(i) => pairs[i].1 = measure,
+                    Err(i) => pairs.insert(i, (name, measure)),
+                }
+            }
+            Ok(pairs)
+        }
+    }
+    deserializer.deserialize_map(ByName)
+}
+
 impl Lesson {
     /// Parse a lesson file (`file` names it in errors until its id is read).
     #[cfg(feature = "toml")]
     pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
-        let raw = toml::from_str(text).map_err(|e| LessonError::file(file, e.to_string()))?;
-        Lesson::from_raw(file, raw)
+        let raw: RawLesson<String> =
+            toml::from_str(text).map_err(|e| LessonError::file(file, e.to_string()))?;
+        Lesson::from_raw(file, raw, |markdown| commonmark::render(&markdown))
     }
 
-    /// Read a lesson the build embedded as JSON (the TOML file's values).
+    /// Read a lesson the build embedded as JSON (the TOML file's values, slide text as tokens).
     pub fn from_json(file: &str, text: &str) -> Result<Lesson, LessonError> {
-        let raw = serde_json::from_str(text).map_err(|e| LessonError::file(file, e.to_string()))?;
-        Lesson::from_raw(file, raw)
+        // `from_slice` for one JSON reader in the wasm (see `Scenario::from_json`).
+        let raw =
+            serde_json::from_slice(text.as_bytes()).map_err(|e| LessonError::file(file, e.to_string()))?;
+        Lesson::from_raw(file, raw, |tokens| tokens)
     }
 
-    fn from_raw(file: &str, raw: RawLesson) -> Result<Lesson, LessonError> {
+    fn from_raw<Text>(
+        file: &str,
+        raw: RawLesson<Text>,
+        tokens: impl Fn(Text) -> Vec<Token>,
+    ) -> Result<Lesson, LessonError> {
         let error = |lesson: &str, slide: Option<usize>, field: &str, message: String| LessonError {
             lesson: lesson.to_owned(),
             slide,
@@ -378,8 +457,9 @@ impl Lesson {
                 walked.actions.push(action.clone());
                 walked.validate().map_err(|e| error(id, at, "action", e.to_string()))?;
             }
-            for name in placeholders(&s.text) {
-                if !s.values.contains_key(name) {
+            let text = tokens(s.text);
+            for name in text.iter().filter_map(Token::words).flat_map(placeholders) {
+                if !s.values.iter().any(|(n, _)| n == name) {
                     return Err(error(id, at, "text", format!("{{{{{name}}}}} has no entry in values")));
                 }
             }
@@ -403,13 +483,7 @@ impl Lesson {
                     }
                 }),
             };
-            slides.push(Slide {
-                text: s.text,
-                values: s.values.into_iter().collect(),
-                action: s.action,
-                question,
-                checks: s.checks,
-            });
+            slides.push(Slide { text, values: s.values, action: s.action, question, checks: s.checks });
         }
         if slides.is_empty() {
             return Err(error(id, None, "slides", "a lesson needs at least one slide".into()));
@@ -441,7 +515,7 @@ impl Lesson {
                 field: field.to_owned(),
                 message,
             };
-            let text = slide.text(&t).map_err(|e| fail("text", e))?;
+            let text = slide.render(&t).map_err(|e| fail("text", e))?;
             let outcome = slide.take_action(&mut t).map_err(|e| fail("action", e.to_string()))?;
             let answer = match &slide.question {
                 Some(q) => {
@@ -460,8 +534,8 @@ impl Lesson {
 /// One slide as a walk saw it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SlideRun {
-    /// The Markdown with its placeholders filled.
-    pub text: String,
+    /// The text with its placeholders filled.
+    pub text: Vec<Token>,
     pub outcome: Option<Outcome>,
     /// The model's answer to the question.
     pub answer: Option<Judgement>,

@@ -13,6 +13,7 @@ use yew::prelude::*;
 use crate::session::{Frame, Session};
 use crate::views::memory_map::MemoryMap;
 use crate::views::pcp::PcpColumns;
+use crate::views::{tenths, whole};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -42,9 +43,9 @@ fn variant(
 
 fn number(v: f64) -> String {
     if v.fract() == 0.0 {
-        format!("{v}")
+        whole(v)
     } else {
-        format!("{v:.1}")
+        tenths(v)
     }
 }
 
@@ -142,8 +143,8 @@ pub fn compare_panel(props: &Props) -> Html {
                             <tr><td title={p.a.as_ref().map(|s| s.call.clone()).unwrap_or_default()}>{ p.action }</td>
                                 <td>{ p.a.as_ref().map(|s| s.result.clone()).unwrap_or_default() }</td>
                                 <td>{ p.b.as_ref().map(|s| s.result.clone()).unwrap_or_default() }</td>
-                                <td>{ p.a.as_ref().map(|s| format!("{:.0}", s.sim_ns)).unwrap_or_default() }</td>
-                                <td>{ p.b.as_ref().map(|s| format!("{:.0}", s.sim_ns)).unwrap_or_default() }</td></tr>
+                                <td>{ p.a.as_ref().map(|s| whole(s.sim_ns)).unwrap_or_default() }</td>
+                                <td>{ p.b.as_ref().map(|s| whole(s.sim_ns)).unwrap_or_default() }</td></tr>
                         }) }
                         </tbody>
                     </table>

@@ -42,6 +42,7 @@ pub fn action_list(props: &Props) -> Html {
     html! {
         <section class="panel" aria-labelledby="actions-title">
             <h2 id="actions-title">{ "Actions" }</h2>
+            <div class="table-scroll">
             <table class="actions" data-testid="action-list">
                 <thead><tr><th scope="col">{ "#" }</th><th scope="col">{ "call" }</th><th scope="col">{ "returned" }</th>
                     <th scope="col" title="zone->lock acquisitions">{ "zone lock" }</th>
@@ -63,6 +64,7 @@ pub fn action_list(props: &Props) -> Html {
                 }}) }
                 </tbody>
             </table>
+            </div>
         </section>
     }
 }

@@ -8,6 +8,7 @@ use pageflow_core::mem::{MigrateType, NR_PAGE_ORDERS};
 use yew::prelude::*;
 
 use crate::session::Frame;
+use crate::views::tenths;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -31,9 +32,9 @@ fn watermark_bar(free: i64, marks: [u64; 3], managed: u64) -> Html {
     html! {
         <div class="wmark" role="img"
             aria-label={format!("{free} free pages; min {}, low {}, high {}: {state}", marks[0], marks[1], marks[2])}>
-            <div class="wmark-fill" style={format!("width:{:.1}%", pct(free as f64))}></div>
+            <div class="wmark-fill" style={format!("width:{}%", tenths(pct(free as f64)))}></div>
             { for [("min", marks[0]), ("low", marks[1]), ("high", marks[2])].into_iter().map(|(n, m)| html! {
-                <div class={classes!("wmark-line", n)} style={format!("left:{:.1}%", pct(m as f64))} title={format!("{n} {m}")}></div>
+                <div class={classes!("wmark-line", n)} style={format!("left:{}%", tenths(pct(m as f64)))} title={format!("{n} {m}")}></div>
             }) }
             <span class="wmark-text">{ format!("{free} free · min {} · low {} · high {} ({state})", marks[0], marks[1], marks[2]) }</span>
         </div>

@@ -81,7 +81,7 @@ pub fn lesson_panel(props: &Props) -> Html {
                 { for all.iter().enumerate().map(|(i, l)| {
                     let start = props.on_start.reform(move |_| i);
                     html! { <li><button class="link" onclick={start} data-testid={format!("lesson-{}", l.id)}>{ &l.title }</button>
-                        <span class="muted">{ format!(" — {}", l.teaches) }</span></li> }
+                        <span class="muted teaches" title={l.teaches.clone()}>{ &l.teaches }</span></li> }
                 }) }
                 </ol>
             </section>
@@ -94,10 +94,16 @@ pub fn lesson_panel(props: &Props) -> Html {
         let guess = guess.clone();
         Callback::from(move |e: InputEvent| guess.set(e.target_unchecked_into::<HtmlInputElement>().value()))
     };
+    let needs_act = (slide.action.is_some() || slide.question.is_some()) && !st.acted;
+    // A form, so that Enter in the prediction field takes the action, as people expect.
     let act = {
         let (guess, cb) = (guess.clone(), props.on_act.clone());
         let question = slide.question.clone();
-        Callback::from(move |_| {
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if !needs_act {
+                return;
+            }
             let answer = match &question {
                 Some(Question::Number { .. }) => guess.trim().parse().ok().map(Answer::Number),
                 Some(Question::Choice { .. }) => guess.parse().ok().map(Answer::Choice),
@@ -113,11 +119,11 @@ pub fn lesson_panel(props: &Props) -> Html {
             cb.emit(());
         })
     };
-    let needs_act = (slide.action.is_some() || slide.question.is_some()) && !st.acted;
     html! {
         <section class="panel lessons" aria-labelledby="lesson-title" data-testid="lesson">
             <h2 id="lesson-title">{ format!("{} · slide {} of {}", lesson.title, st.slide + 1, lesson.slides.len()) }</h2>
             <div class="slide-text" data-testid="slide-text">{ tokens_html(&st.text) }</div>
+            <form onsubmit={act}>
             if let Some(q) = &slide.question {
                 <div class="question" data-testid="question">
                     <p><strong>{ "Predict: " }</strong>{ q.prompt() }</p>
@@ -142,8 +148,9 @@ pub fn lesson_panel(props: &Props) -> Html {
                     { if j.correct { "Right: " } else { "Not quite: " } }{ format!("the model says {}.", j.shown) }</p>
             }
             if needs_act {
-                <button onclick={act} data-testid="slide-act">{ if slide.action.is_some() { "Take the action" } else { "Check my answer" } }</button>
+                <button type="submit" data-testid="slide-act">{ if slide.action.is_some() { "Take the action" } else { "Check my answer" } }</button>
             }
+            </form>
             if let Some(why) = &st.blocked {
                 <p class="muted" data-testid="blocked">{ why }</p>
             }

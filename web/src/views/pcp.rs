@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use crate::palette::css;
 use crate::session::Frame;
+use crate::views::tenths;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -38,8 +39,8 @@ pub fn pcp_columns(props: &Props) -> Html {
                             <div class="pcp-bar" role="meter" aria-valuemin="0" aria-valuemax={p.high.to_string()}
                                 aria-valuenow={count.to_string()}
                                 aria-label={format!("cpu{cpu} {} pcp count {count} of high {}", m.zones[z].kind.name(), p.high)}>
-                                <div class="pcp-fill" style={format!("width:{pct:.1}%;background:{}", css(PageClass::Pcp { cpu: cpu as u16 }))}></div>
-                                <div class="pcp-batch" style={format!("left:{batch_pct:.1}%")}></div>
+                                <div class="pcp-fill" style={format!("width:{}%;background:{}", tenths(pct), css(PageClass::Pcp { cpu: cpu as u16 }))}></div>
+                                <div class="pcp-batch" style={format!("left:{}%", tenths(batch_pct))}></div>
                             </div>
                             <div class="pcp-nums" data-testid={format!("pcp-count-{cpu}-{z}")}>{ format!("{count} / {}", p.high) }
                                 <span class="muted">{ format!(" batch {}", p.batch) }</span></div>

@@ -9,6 +9,7 @@ use pageflow_core::users::sunrpc::RequestHistogram;
 use yew::prelude::*;
 
 use crate::session::Frame;
+use crate::views::{tenths, whole};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -24,7 +25,9 @@ fn polyline(values: &[f64], max: f64) -> String {
     values
         .iter()
         .enumerate()
-        .map(|(i, v)| format!("{:.1},{:.1}", i as f64 / n as f64 * W, H - v / max.max(1.0) * (H - 4.0)))
+        .map(|(i, v)| {
+            format!("{},{}", tenths(i as f64 / n as f64 * W), tenths(H - v / max.max(1.0) * (H - 4.0)))
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -33,15 +36,15 @@ fn polyline(values: &[f64], max: f64) -> String {
 fn chart(id: &str, label: &str, series: &[(String, &str, Vec<f64>)], max: f64, here: f64) -> Html {
     html! {
         <figure>
-            <svg viewBox={format!("0 0 {W} {H}")} role="img" data-testid={id.to_owned()} aria-label={label.to_owned()}>
+            <svg viewBox={format!("0 0 {} {}", whole(W), whole(H))} role="img" data-testid={id.to_owned()} aria-label={label.to_owned()}>
                 { for series.iter().map(|(_, color, values)| html! {
                     <polyline points={polyline(values, max)} fill="none" stroke={color.to_string()} stroke-width="1.5" />
                 }) }
-                <line x1={here.to_string()} x2={here.to_string()} y1="0" y2={H.to_string()} class="now" />
+                <line x1={tenths(here)} x2={tenths(here)} y1="0" y2={whole(H)} class="now" />
             </svg>
             <figcaption>{ format!("{label}: ") }
                 { for series.iter().map(|(name, color, _)| html! { <span style={format!("color:{color}")}>{ format!("{name} ") }</span> }) }
-                { format!("(top {max:.0})") }
+                { format!("(top {})", whole(max)) }
             </figcaption>
         </figure>
     }
@@ -58,7 +61,7 @@ fn histogram(h: &RequestHistogram) -> Html {
     };
     html! {
         <figure>
-            <svg viewBox={format!("0 0 {W} {}", H + 12.0)} role="img" data-testid="plot-request-sizes"
+            <svg viewBox={format!("0 0 {} {}", whole(W), whole(H + 12.0))} role="img" data-testid="plot-request-sizes"
                 aria-label={format!("sunrpc allocator calls by pages asked for: {} calls, {} to the single-page path", h.calls, h.single_page)}>
                 { for h.buckets.iter().enumerate().map(|(i, b)| {
                     let x = i as f64 * width;
@@ -67,11 +70,11 @@ fn histogram(h: &RequestHistogram) -> Html {
                     html! {
                     <g>
                         <title>{ format!("{} pages: {} calls, {} single-page", label(b.lo, b.hi), b.calls, b.single_page) }</title>
-                        <rect x={format!("{:.1}", x + 1.0)} y={format!("{:.1}", H - all)} width={format!("{:.1}", width - 2.0)}
-                            height={format!("{all:.1}")} fill="#3b6fd4" />
-                        <rect x={format!("{:.1}", x + 1.0)} y={format!("{:.1}", H - single)} width={format!("{:.1}", width - 2.0)}
-                            height={format!("{single:.1}")} fill="#c2410c" />
-                        <text x={format!("{:.1}", x + width / 2.0)} y={format!("{}", H + 10.0)} font-size="7" text-anchor="middle"
+                        <rect x={tenths(x + 1.0)} y={tenths(H - all)} width={tenths(width - 2.0)}
+                            height={tenths(all)} fill="#3b6fd4" />
+                        <rect x={tenths(x + 1.0)} y={tenths(H - single)} width={tenths(width - 2.0)}
+                            height={tenths(single)} fill="#c2410c" />
+                        <text x={tenths(x + width / 2.0)} y={whole(H + 10.0)} font-size="7" text-anchor="middle"
                             class="axis">{ label(b.lo, b.hi) }</text>
                     </g>
                 }}) }

@@ -442,15 +442,17 @@ macro_rules! trace_event {
 }
 
 /// `by_trace_mode!(m.f(args))`: call the hot function `f` with its events (`f::<true>`) when
-/// the trace counts or records, without them (`f::<false>`) when it is off.
+/// the trace counts or records, without them (`f::<false>`) when it is off. Without the
+/// `untraced` feature (the browser, which always records) only the `true` copy is compiled, and
+/// it still honours a trace that is off, event by event: smaller code, the same behaviour.
 macro_rules! by_trace_mode {
-    ($m:ident . $f:ident ( $($arg:expr),* $(,)? )) => {
-        if $m.trace.on() {
-            $m.$f::<true>($($arg),*)
-        } else {
-            $m.$f::<false>($($arg),*)
-        }
-    };
+    ($m:ident . $f:ident ( $($arg:expr),* $(,)? )) => {{
+        #[cfg(feature = "untraced")]
+        let result = if $m.trace.on() { $m.$f::<true>($($arg),*) } else { $m.$f::<false>($($arg),*) };
+        #[cfg(not(feature = "untraced"))]
+        let result = $m.$f::<true>($($arg),*);
+        result
+    }};
 }
 
 /// What a [`Trace`] keeps.

@@ -209,9 +209,10 @@ pub struct SvcRqst {
     pub spliced: Vec<(usize, Pfn)>,
     /// `svc_alloc_arg` ran out of its sleep budget: the kernel thread would sleep for ever.
     pub hung: bool,
-    /// The refill in progress, if one is being stepped.
+    /// The refill in progress, if one is being stepped. Boxed: each step takes it out of the
+    /// thread and puts it back, and the per-page loop steps twice for every slot of `rq_pages`.
     #[serde(skip)]
-    refill: Option<RefillState>,
+    refill: Option<Box<RefillState>>,
 }
 
 /// What a refill did: one call of `svc_alloc_arg()` on a thread.
@@ -405,7 +406,7 @@ impl SvcServ {
             return false;
         }
         let (holes_before, prefix) = holes(m, th.rq_pages, pages as usize);
-        th.refill = Some(RefillState {
+        th.refill = Some(Box::new(RefillState {
             listing: svc_alloc_arg_listing(form),
             pc: 0,
             pages: 0,
@@ -434,7 +435,7 @@ impl SvcServ {
                 started_ns,
                 alloc_calls: Vec::new(),
             },
-        });
+        }));
         true
     }
 

@@ -182,6 +182,49 @@ pub struct PoolV1 {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Both ways, for the types whose version-1 twin has the same variants or fields.
+
+/// `From` in both directions between a live type and its version-1 twin that has the same
+/// variants (with the same fields) or the same fields. Every variant and field is written out:
+/// one added to the live type is a compile error here until version 1 decides what it means.
+macro_rules! same_both_ways {
+    (enum $live:ident <=> $v1:ident { $($variant:ident $({ $($field:ident),* })?),* $(,)? }) => {
+        impl From<$live> for $v1 {
+            fn from(x: $live) -> Self {
+                match x { $($live::$variant $({ $($field),* })? => $v1::$variant $({ $($field),* })?),* }
+            }
+        }
+        impl From<$v1> for $live {
+            fn from(x: $v1) -> Self {
+                match x { $($v1::$variant $({ $($field),* })? => $live::$variant $({ $($field),* })?),* }
+            }
+        }
+    };
+    (struct $live:ident <=> $v1:ident { $($field:ident),* $(,)? }) => {
+        impl From<$live> for $v1 {
+            fn from(x: $live) -> Self {
+                let $live { $($field),* } = x;
+                $v1 { $($field),* }
+            }
+        }
+        impl From<$v1> for $live {
+            fn from(x: $v1) -> Self {
+                let $v1 { $($field),* } = x;
+                $live { $($field),* }
+            }
+        }
+    };
+}
+
+same_both_ways!(enum ZoneType <=> ZoneTypeV1 { Dma, Dma32, Normal, Movable });
+same_both_ways!(enum BulkTarget <=> BulkTargetV1 { List, Array });
+same_both_ways!(enum SvcAllocArg <=> SvcAllocArgV1 { PerPage, ListRfc, ArraySleepOnShortfall, ArrayRetryOnProgress });
+same_both_ways!(enum Rpc <=> RpcV1 { Getattr, Read { kib }, Write { kib, split }, Wakeup });
+same_both_ways!(struct TaskContext <=> TaskV1 { in_task, rt_task, pf_memalloc, oom_victim });
+same_both_ways!(struct RpcMix <=> RpcMixV1 { count, seed });
+same_both_ways!(struct PoolConfig <=> PoolV1 { cpu, ring_size, verdicts, dma_map_fail, dma_fail_per_mille, seed });
+
+// ---------------------------------------------------------------------------------------------
 // Live → V1
 
 impl From<&Scenario> for ScenarioV1 {
@@ -240,24 +283,6 @@ impl From<&ZoneConfig> for ZoneV1 {
     }
 }
 
-impl From<ZoneType> for ZoneTypeV1 {
-    fn from(z: ZoneType) -> Self {
-        match z {
-            ZoneType::Dma => ZoneTypeV1::Dma,
-            ZoneType::Dma32 => ZoneTypeV1::Dma32,
-            ZoneType::Normal => ZoneTypeV1::Normal,
-            ZoneType::Movable => ZoneTypeV1::Movable,
-        }
-    }
-}
-
-impl From<TaskContext> for TaskV1 {
-    fn from(t: TaskContext) -> Self {
-        let TaskContext { in_task, rt_task, pf_memalloc, oom_victim } = t;
-        TaskV1 { in_task, rt_task, pf_memalloc, oom_victim }
-    }
-}
-
 impl From<&Action> for ActionV1 {
     fn from(a: &Action) -> Self {
         match a.clone() {
@@ -297,51 +322,6 @@ impl From<&Action> for ActionV1 {
                 ActionV1::PagePool { pool: pool.into(), polls, budget }
             }
         }
-    }
-}
-
-impl From<BulkTarget> for BulkTargetV1 {
-    fn from(t: BulkTarget) -> Self {
-        match t {
-            BulkTarget::List => BulkTargetV1::List,
-            BulkTarget::Array => BulkTargetV1::Array,
-        }
-    }
-}
-
-impl From<SvcAllocArg> for SvcAllocArgV1 {
-    fn from(f: SvcAllocArg) -> Self {
-        match f {
-            SvcAllocArg::PerPage => SvcAllocArgV1::PerPage,
-            SvcAllocArg::ListRfc => SvcAllocArgV1::ListRfc,
-            SvcAllocArg::ArraySleepOnShortfall => SvcAllocArgV1::ArraySleepOnShortfall,
-            SvcAllocArg::ArrayRetryOnProgress => SvcAllocArgV1::ArrayRetryOnProgress,
-        }
-    }
-}
-
-impl From<Rpc> for RpcV1 {
-    fn from(r: Rpc) -> Self {
-        match r {
-            Rpc::Getattr => RpcV1::Getattr,
-            Rpc::Read { kib } => RpcV1::Read { kib },
-            Rpc::Write { kib, split } => RpcV1::Write { kib, split },
-            Rpc::Wakeup => RpcV1::Wakeup,
-        }
-    }
-}
-
-impl From<RpcMix> for RpcMixV1 {
-    fn from(m: RpcMix) -> Self {
-        let RpcMix { count, seed } = m;
-        RpcMixV1 { count, seed }
-    }
-}
-
-impl From<PoolConfig> for PoolV1 {
-    fn from(p: PoolConfig) -> Self {
-        let PoolConfig { cpu, ring_size, verdicts, dma_map_fail, dma_fail_per_mille, seed } = p;
-        PoolV1 { cpu, ring_size, verdicts, dma_map_fail, dma_fail_per_mille, seed }
     }
 }
 
@@ -407,24 +387,6 @@ impl From<ZoneV1> for ZoneConfig {
     }
 }
 
-impl From<ZoneTypeV1> for ZoneType {
-    fn from(z: ZoneTypeV1) -> Self {
-        match z {
-            ZoneTypeV1::Dma => ZoneType::Dma,
-            ZoneTypeV1::Dma32 => ZoneType::Dma32,
-            ZoneTypeV1::Normal => ZoneType::Normal,
-            ZoneTypeV1::Movable => ZoneType::Movable,
-        }
-    }
-}
-
-impl From<TaskV1> for TaskContext {
-    fn from(t: TaskV1) -> Self {
-        let TaskV1 { in_task, rt_task, pf_memalloc, oom_victim } = t;
-        TaskContext { in_task, rt_task, pf_memalloc, oom_victim }
-    }
-}
-
 impl From<ActionV1> for Action {
     fn from(a: ActionV1) -> Self {
         match a {
@@ -464,50 +426,5 @@ impl From<ActionV1> for Action {
                 Action::PagePool { pool: pool.into(), polls, budget }
             }
         }
-    }
-}
-
-impl From<BulkTargetV1> for BulkTarget {
-    fn from(t: BulkTargetV1) -> Self {
-        match t {
-            BulkTargetV1::List => BulkTarget::List,
-            BulkTargetV1::Array => BulkTarget::Array,
-        }
-    }
-}
-
-impl From<SvcAllocArgV1> for SvcAllocArg {
-    fn from(f: SvcAllocArgV1) -> Self {
-        match f {
-            SvcAllocArgV1::PerPage => SvcAllocArg::PerPage,
-            SvcAllocArgV1::ListRfc => SvcAllocArg::ListRfc,
-            SvcAllocArgV1::ArraySleepOnShortfall => SvcAllocArg::ArraySleepOnShortfall,
-            SvcAllocArgV1::ArrayRetryOnProgress => SvcAllocArg::ArrayRetryOnProgress,
-        }
-    }
-}
-
-impl From<RpcV1> for Rpc {
-    fn from(r: RpcV1) -> Self {
-        match r {
-            RpcV1::Getattr => Rpc::Getattr,
-            RpcV1::Read { kib } => Rpc::Read { kib },
-            RpcV1::Write { kib, split } => Rpc::Write { kib, split },
-            RpcV1::Wakeup => Rpc::Wakeup,
-        }
-    }
-}
-
-impl From<RpcMixV1> for RpcMix {
-    fn from(m: RpcMixV1) -> Self {
-        let RpcMixV1 { count, seed } = m;
-        RpcMix { count, seed }
-    }
-}
-
-impl From<PoolV1> for PoolConfig {
-    fn from(p: PoolV1) -> Self {
-        let PoolV1 { cpu, ring_size, verdicts, dma_map_fail, dma_fail_per_mille, seed } = p;
-        PoolConfig { cpu, ring_size, verdicts, dma_map_fail, dma_fail_per_mille, seed }
     }
 }

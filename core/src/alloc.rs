@@ -28,8 +28,17 @@ pub struct AllocContext {
     pub thisnode: bool,
     pub highest_zoneidx: ZoneType,
     pub migratetype: MigrateType,
-    /// Position of `preferred_zoneref` in the zonelist; None when no zone is eligible.
-    pub preferred: Option<usize>,
+    /// `preferred_zoneref`: the first eligible zone; None when no zone is eligible.
+    pub preferred: Option<ZoneRef>,
+}
+
+/// A `struct zoneref`: a zone and where it sits in the zonelist being walked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ZoneRef {
+    /// Position in the zonelist.
+    pub pos: usize,
+    /// Index into `Machine::zones`.
+    pub zone: usize,
 }
 
 impl Machine {
@@ -51,7 +60,17 @@ impl Machine {
 
     /// The preferred zone (`ac->preferred_zoneref->zone`).
     pub(crate) fn preferred_zone(&self, ac: &AllocContext) -> Option<usize> {
-        ac.preferred.map(|p| self.zonelist(ac)[p])
+        ac.preferred.map(|r| r.zone)
+    }
+
+    /// The next eligible zone of a zonelist walk: the preferred zone first (the walk starts at
+    /// `ac->preferred_zoneref`, already found by `prepare_alloc_pages`), then those after `at`.
+    #[inline]
+    pub(crate) fn next_zone(&self, ac: &AllocContext, at: Option<ZoneRef>) -> Option<ZoneRef> {
+        match at {
+            None => ac.preferred,
+            Some(r) => self.eligible_zone(ac, r.pos + 1).map(|(pos, zone)| ZoneRef { pos, zone }),
+        }
     }
 
     /// `prepare_alloc_pages()`: zone limit, zonelist, migratetype and preferred zone from the GFP
@@ -73,7 +92,7 @@ impl Machine {
             migratetype,
             preferred: None,
         };
-        ac.preferred = self.eligible_zone(&ac, 0).map(|(i, _)| i);
+        ac.preferred = self.eligible_zone(&ac, 0).map(|(pos, zone)| ZoneRef { pos, zone });
         Some(ac)
     }
 
@@ -137,9 +156,10 @@ impl Machine {
         let preferred_zone = self.preferred_zone(ac);
         let page = 'retry: loop {
             let no_fallback = alloc_flags.contains(AllocFlags::NOFRAGMENT);
-            let mut pos = ac.preferred.unwrap_or(usize::MAX);
-            while let Some((i, z)) = self.eligible_zone(ac, pos) {
-                pos = i + 1;
+            let mut at = None;
+            while let Some(r) = self.next_zone(ac, at) {
+                at = Some(r);
+                let z = r.zone;
                 let preferred = preferred_zone.expect("a zone was found, so a preferred one exists");
                 if no_fallback
                     && self.nodes.len() > 1

@@ -112,9 +112,10 @@ impl Machine {
             let alloc_flags = AllocFlags::WMARK_LOW;
             let Some(preferred) = self.preferred_zone(&ac) else { break 'fast Note::BulkNoZone };
             let mut zone = None;
-            let mut pos = ac.preferred.unwrap_or(0);
-            while let Some((i, z)) = self.eligible_zone(&ac, pos) {
-                pos = i + 1;
+            let mut at = None;
+            while let Some(r) = self.next_zone(&ac, at) {
+                at = Some(r);
+                let z = r.zone;
                 if self.nodes.len() > 1 && z != preferred && self.zones[z].node != self.zones[preferred].node
                 {
                     break 'fast Note::BulkRemoteNode;

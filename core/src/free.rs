@@ -9,12 +9,10 @@ use crate::trace::{Args, BadPageReason, Event, Func, Loc};
 
 impl Machine {
     /// The `free_pages_prepare()` checks, from the caller's side: the pfn must be the head of a
-    /// block of this order that `owner` holds.
+    /// block of this order that `owner` holds. Returns the block's zone (`page_zone()`).
     #[inline]
-    pub fn check_free(&self, owner: u32, pfn: Pfn, order: u8) -> Result<(), BadPageReason> {
-        if self.pfn_zone(pfn).is_none() {
-            return Err(BadPageReason::NotManaged);
-        }
+    pub fn check_free(&self, owner: u32, pfn: Pfn, order: u8) -> Result<usize, BadPageReason> {
+        let Some(z) = self.pfn_zone(pfn) else { return Err(BadPageReason::NotManaged) };
         let page = &self.pages[pfn as usize];
         match page.state {
             PageState::Reserved => Err(BadPageReason::NotManaged),
@@ -22,7 +20,7 @@ impl Machine {
             PageState::Tail => Err(BadPageReason::NotHead),
             PageState::Allocated if page.owner != owner => Err(BadPageReason::NotOwner),
             PageState::Allocated if page.order != order => Err(BadPageReason::WrongOrder),
-            PageState::Allocated => Ok(()),
+            PageState::Allocated => Ok(z),
         }
     }
 
@@ -35,7 +33,7 @@ impl Machine {
     /// left its holder: pcp-sized orders go to `free_unref_page()`, the rest to
     /// `__free_pages_ok()` → `free_one_page()`.
     #[inline]
-    pub(crate) fn free_pages_checked<const EVENTS: bool>(&mut self, pfn: Pfn, order: u8) {
+    pub(crate) fn free_pages_checked<const EVENTS: bool>(&mut self, z: usize, pfn: Pfn, order: u8) {
         trace_event!(
             EVENTS,
             self,
@@ -50,9 +48,8 @@ impl Machine {
             }
         );
         if pcp_allowed_order(self.profile, order) {
-            self.free_unref_page::<EVENTS>(pfn, order);
+            self.free_unref_page::<EVENTS>(z, pfn, order);
         } else {
-            let z = self.pfn_zone(pfn).expect("checked");
             self.vm.pgfree += 1 << order;
             let mt = self.zones[z].pageblock_migratetype(pfn);
             let owner = self.pages[pfn as usize].owner;
@@ -115,12 +112,15 @@ impl Machine {
         order: u8,
         slot: Option<usize>,
     ) -> Result<(), BadPageReason> {
-        if let Err(reason) = self.check_free(owner, pfn, order) {
-            self.bad_page(pfn, reason);
-            return Err(reason);
-        }
+        let z = match self.check_free(owner, pfn, order) {
+            Ok(z) => z,
+            Err(reason) => {
+                self.bad_page(pfn, reason);
+                return Err(reason);
+            }
+        };
         self.release_from_holder(owner, pfn, slot);
-        by_trace_mode!(self.free_pages_checked(pfn, order));
+        by_trace_mode!(self.free_pages_checked(z, pfn, order));
         Ok(())
     }
 }

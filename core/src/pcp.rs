@@ -27,9 +27,14 @@ fn pcp_count_event(z: usize, cpu: u16, delta: i64, value: i64) -> Event {
     Event::Counter { counter: Counter::PcpCount, zone: Some(z as u16), cpu: Some(cpu), delta, value }
 }
 
-/// `order_to_pindex()`: orders 0–3 by migratetype, then the THP list(s).
+/// `order_to_pindex()`: orders 0–3 by migratetype, then the THP list(s). Order 0 is the
+/// migratetype in every era's layout, answered before the era is looked at.
+#[inline]
 pub fn order_to_pindex(profile: &Profile, mt: MigrateType, order: u8) -> usize {
     let mt = mt.index();
+    if order == 0 {
+        return mt;
+    }
     match profile.pcp_lists {
         PcpLists::ByMigratetype => mt,
         _ if order <= PAGE_ALLOC_COSTLY_ORDER => MIGRATE_PCPTYPES * order as usize + mt,
@@ -52,8 +57,12 @@ pub fn pindex_to_order(profile: &Profile, pindex: usize) -> u8 {
     }
 }
 
-/// `pcp_allowed_order()`: orders that may use the pcp lists in this era.
+/// `pcp_allowed_order()`: orders that may use the pcp lists in this era (order 0 in all).
+#[inline]
 pub fn pcp_allowed_order(profile: &Profile, order: u8) -> bool {
+    if order == 0 {
+        return true;
+    }
     match profile.pcp_lists {
         PcpLists::ByMigratetype => order == 0,
         _ => order <= PAGE_ALLOC_COSTLY_ORDER || order == PAGEBLOCK_ORDER,
@@ -340,9 +349,8 @@ impl Machine {
 
     /// `free_unref_page()`: a block the caller no longer holds goes to the current CPU's pcp list,
     /// or straight to the buddy lists if its pageblock is isolated.
-    pub(crate) fn free_unref_page<const EVENTS: bool>(&mut self, pfn: Pfn, order: u8) {
+    pub(crate) fn free_unref_page<const EVENTS: bool>(&mut self, z: usize, pfn: Pfn, order: u8) {
         let cpu = self.current_cpu;
-        let z = self.pfn_zone(pfn).expect("freed pages were checked to be in a zone");
         trace_event!(
             EVENTS,
             self,

@@ -122,7 +122,7 @@ impl Machine {
                 self.release_from_holder(PAGE_CACHE, pfn, None);
                 // Not by_trace_mode!: a second caller of the copy without events would stop the
                 // compiler inlining it into free_held(), on every order-0 free (+20 instructions).
-                self.free_pages_checked::<true>(pfn, 0);
+                self.free_pages_checked::<true>(z, pfn, 0);
                 freed += 1;
             }
             pfn = prev;

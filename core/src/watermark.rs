@@ -225,8 +225,10 @@ pub fn zone_watermark_ok(
 }
 
 /// `zone_watermark_fast()`: the order-0 shortcut on usable free pages, then the full check, then
-/// for atomic order-0 requests at WMARK_MIN a second try that ignores `watermark_boost`.
-#[inline]
+/// for atomic order-0 requests at WMARK_MIN a second try that ignores `watermark_boost`. The
+/// shortcut is inlined into every allocation (with the trace off, what it returns beyond `ok`
+/// is never built); the rest is out of line.
+#[inline(always)]
 pub fn zone_watermark_fast(
     z: &Zone,
     order: u8,
@@ -254,6 +256,21 @@ pub fn zone_watermark_fast(
             };
         }
     }
+    zone_watermark_full(z, order, mark, highest_zoneidx, alloc_flags, gfp, profile)
+}
+
+/// The part of `zone_watermark_fast()` past its order-0 shortcut.
+#[inline(never)]
+fn zone_watermark_full(
+    z: &Zone,
+    order: u8,
+    mark: u64,
+    highest_zoneidx: ZoneType,
+    alloc_flags: AllocFlags,
+    gfp: Gfp,
+    profile: &Profile,
+) -> WatermarkCheck {
+    let free_pages = z.nr_free_pages;
     let check = zone_watermark_ok(z, order, mark, highest_zoneidx, alloc_flags, free_pages, profile);
     let atomic = if profile.has_gfp_atomic() {
         gfp.contains(Gfp::ATOMIC)

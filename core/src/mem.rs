@@ -214,6 +214,22 @@ impl List {
         self.len -= 1;
     }
 
+    /// `list_first_entry()` then `list_del()`: take the head of a list that is not empty.
+    #[inline]
+    pub fn del_first(&mut self, pages: &mut [Page]) -> Pfn {
+        let pfn = self.head;
+        let next = pages[pfn as usize].next;
+        self.head = next;
+        if next == NIL {
+            self.tail = NIL;
+        } else {
+            pages[next as usize].prev = NIL;
+        }
+        pages[pfn as usize].next = NIL;
+        self.len -= 1;
+        pfn
+    }
+
     /// The pfns on the list, head first.
     pub fn iter<'a>(&self, pages: &'a [Page]) -> ListIter<'a> {
         ListIter { pages, at: self.head }
@@ -258,7 +274,7 @@ mod tests {
         list.del(&mut pages, 1);
         assert_eq!(list.iter(&pages).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!((list.head, list.tail, list.len), (2, 3, 2));
-        list.del(&mut pages, 2);
+        assert_eq!(list.del_first(&mut pages), 2);
         list.del(&mut pages, 3);
         assert!(list.is_empty());
         assert_eq!(list.tail, NIL);

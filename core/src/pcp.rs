@@ -201,8 +201,7 @@ impl Machine {
             pcp = &mut self.zones[z].pcp[cpu as usize];
         }
         let list = &mut pcp.lists[pindex];
-        let pfn = list.head;
-        list.del(&mut self.pages, pfn);
+        let pfn = list.del_first(&mut self.pages);
         let delta = -(1i64 << order);
         let value = pcp.mod_count(delta);
         trace_event!(EVENTS, self, pcp_count_event(z, cpu, delta, value));

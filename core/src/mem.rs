@@ -126,7 +126,9 @@ pub enum PageState {
 /// tests the hot paths make, "the head of a free block of this order" (`page_is_buddy()`) and
 /// "the head of an allocated block of this order" (`free_pages_prepare()`), are one compare of
 /// that byte. The other byte holds the list the head is on (low nibble) and the pcp
-/// migratetype (high nibble).
+/// migratetype (high nibble). Each setter writes whole bytes, never reading them first: what it
+/// does not name is meaningless in the state it sets (a tail's order, a buddy's pcp
+/// migratetype, the list of a page leaving the free lists).
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Page {
@@ -138,12 +140,12 @@ pub struct Page {
     /// why a machine has at most [`crate::machine::MAX_HOLDERS`] holders.
     owner: u16,
     /// `state << 4 | order`: the order is `buddy_order()` for buddy heads, the block order for
-    /// pcp and allocated heads.
+    /// pcp and allocated heads, 0 for the rest.
     head: u8,
     /// `pcp_mt << 4 | list`. `list`: for buddy heads the free list's migratetype, for pcp heads
     /// the pindex (below `NR_PCP_LISTS_MAX`, 15). `pcp_mt`: the pcp migratetype cache
     /// (`set_pcppage_migratetype()`, kept in `page->index`), the migratetype a pcp page returns
-    /// to the buddy lists with.
+    /// to the buddy lists with, and a page taken off the free lists is accounted as.
     lists: u8,
 }
 
@@ -170,7 +172,7 @@ impl Page {
         }
     }
 
-    /// The block order of a head (a tail keeps the order it had as a head).
+    /// The block order of a head.
     #[inline(always)]
     pub fn order(&self) -> u8 {
         self.head & NIBBLE
@@ -200,21 +202,21 @@ impl Page {
         MigrateType::from_index(usize::from(self.lists >> 4))
     }
 
-    /// `set_pcppage_migratetype()`.
+    /// `set_pcppage_migratetype()` of a page just taken off the free lists.
     #[inline(always)]
     pub fn set_pcppage_migratetype(&mut self, mt: MigrateType) {
-        self.lists = (mt as u8) << 4 | self.lists & NIBBLE;
+        self.lists = (mt as u8) << 4;
     }
 
     /// `set_buddy_order()` and `__SetPageBuddy()`: the head of a free block on `free_list[mt]`.
     #[inline(always)]
     pub fn set_buddy(&mut self, order: u8, mt: MigrateType) {
         self.head = Page::head_byte(PageState::Buddy, order);
-        self.lists = self.lists & !NIBBLE | mt as u8;
+        self.lists = mt as u8;
     }
 
     /// The head of a block on `cpu`'s pcp list `pindex`, to return to the buddy lists as `mt`
-    /// (`set_pcppage_migratetype()`, written with the list: three stores, no read).
+    /// (`set_pcppage_migratetype()`, written with the list).
     #[inline(always)]
     pub fn set_pcp(&mut self, cpu: u16, order: u8, pindex: usize, mt: MigrateType) {
         self.head = Page::head_byte(PageState::Pcp, order);
@@ -237,10 +239,10 @@ impl Page {
         self.owner = owner as u16;
     }
 
-    /// A page inside a block now: the block's head carries its state.
+    /// A page inside a block now: the block's head carries its state and order.
     #[inline(always)]
     pub fn set_tail(&mut self) {
-        self.head = Page::head_byte(PageState::Tail, self.order());
+        self.head = Page::head_byte(PageState::Tail, 0);
     }
 }
 
@@ -378,13 +380,12 @@ mod tests {
         assert_eq!((page.list(), page.pcppage_migratetype()), (14, MigrateType::Isolate));
 
         page.set_tail();
-        assert_eq!((page.state(), page.order()), (PageState::Tail, MAX_PAGE_ORDER));
-        page.set_buddy(0, MigrateType::HighAtomic);
-        assert!(page.is_head(PageState::Buddy, 0));
+        assert_eq!(page.state(), PageState::Tail);
+        page.set_buddy(MAX_PAGE_ORDER, MigrateType::HighAtomic);
+        assert!(page.is_head(PageState::Buddy, MAX_PAGE_ORDER));
         assert_eq!(page.list(), MigrateType::HighAtomic.index());
-        assert_eq!(page.pcppage_migratetype(), MigrateType::Isolate, "the pcp migratetype stays");
         page.set_pcppage_migratetype(MigrateType::Reclaimable);
-        assert_eq!((page.pcppage_migratetype(), page.list()), (MigrateType::Reclaimable, 3));
+        assert_eq!(page.pcppage_migratetype(), MigrateType::Reclaimable);
     }
 
     #[test]

@@ -144,7 +144,7 @@ struct PageflowPeer {
 impl PageflowPeer {
     fn new() -> PageflowPeer {
         let mut m = machine_4g(TraceMode::Off);
-        let holder = m.array_holder("peer", 1);
+        let holder = m.array_holder("peer", 1).unwrap();
         let gfp = gfp_kernel(&m);
         PageflowPeer { m, holder, gfp, held: Vec::with_capacity(PEER_ROUND) }
     }
@@ -399,7 +399,7 @@ fn summary(since: SystemTime) {
         let (per, rate) = events_rate(
             || {
                 let before = m.trace.events.len();
-                w.step(&mut m, &mut rng);
+                w.step(&mut m, &mut rng).unwrap();
                 m.run_kswapd();
                 let n = m.trace.events.len() - before;
                 if m.trace.events.len() > RECORD_CAP {

@@ -312,7 +312,7 @@ impl Machine {
         }
         if let Some(pfn) = page {
             self.mod_nr_free_pages(z, -(1i64 << order));
-            let from_mt = MigrateType::from_index(self.pages[pfn as usize].pcp_mt as usize);
+            let from_mt = self.pages[pfn as usize].pcppage_migratetype();
             self.hand_to_caller::<true>(pfn, order, Loc::Buddy { zone: z as u16, order, mt: from_mt });
         }
         self.zone_unlock(z, irq);

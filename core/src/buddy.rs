@@ -76,10 +76,7 @@ impl Machine {
     /// `add_to_free_list()` / `add_to_free_list_tail()` with `set_buddy_order()`.
     #[inline]
     fn add_to_free_list(&mut self, z: usize, pfn: Pfn, order: u8, mt: MigrateType, tail: bool) {
-        let page = &mut self.pages[pfn as usize];
-        page.state = PageState::Buddy;
-        page.order = order;
-        page.list = mt as u8;
+        self.pages[pfn as usize].set_buddy(order, mt);
         let area = &mut self.zones[z].free_area[order as usize];
         let list = &mut area.free_list[mt.index()];
         if tail {
@@ -93,16 +90,16 @@ impl Machine {
     /// `del_page_from_free_list()`: the head leaves its list and is no longer `PageBuddy`.
     #[inline]
     fn del_page_from_free_list(&mut self, z: usize, pfn: Pfn, order: u8) {
-        let mt = self.pages[pfn as usize].list as usize;
+        let mt = self.pages[pfn as usize].list();
         let area = &mut self.zones[z].free_area[order as usize];
         area.free_list[mt].del(&mut self.pages, pfn);
         area.nr_free -= 1;
-        self.pages[pfn as usize].state = PageState::Tail;
+        self.pages[pfn as usize].set_tail();
     }
 
     /// `move_to_free_list()`: to the tail of another migratetype's list of the same order.
     fn move_to_free_list(&mut self, z: usize, pfn: Pfn, order: u8, mt: MigrateType) {
-        let from = MigrateType::from_index(self.pages[pfn as usize].list as usize);
+        let from = MigrateType::from_index(self.pages[pfn as usize].list());
         self.del_page_from_free_list(z, pfn, order);
         self.add_to_free_list(z, pfn, order, mt, true);
         let zone = z as u16;
@@ -138,7 +135,7 @@ impl Machine {
             self.del_page_from_free_list(z, pfn, current);
             self.expand(z, pfn, order, current, mt);
             // set_pcppage_migratetype(): the type this page is accounted as while on a pcp list.
-            self.pages[pfn as usize].pcp_mt = mt as u8;
+            self.pages[pfn as usize].set_pcppage_migratetype(mt);
             return Some(pfn);
         }
         None
@@ -207,16 +204,16 @@ impl Machine {
         let mut p = start;
         while p <= end {
             let page = self.pages[p as usize];
-            if page.state != PageState::Buddy {
-                if page.state == PageState::Allocated && page.owner == PAGE_CACHE {
+            if page.state() != PageState::Buddy {
+                if page.state() == PageState::Allocated && page.owner() == PAGE_CACHE {
                     movable += 1;
                 }
                 p += 1;
                 continue;
             }
-            self.move_to_free_list(z, p, page.order, mt);
-            p += 1 << page.order;
-            moved += 1 << page.order;
+            self.move_to_free_list(z, p, page.order(), mt);
+            p += 1 << page.order();
+            moved += 1 << page.order();
         }
         (moved, movable)
     }
@@ -231,7 +228,7 @@ impl Machine {
         start_mt: MigrateType,
         whole_block: bool,
     ) {
-        let current_order = self.pages[pfn as usize].order;
+        let current_order = self.pages[pfn as usize].order();
         let old_block_type = self.zones[z].pageblock_migratetype(pfn);
         let single_page = 'steal: {
             if old_block_type == MigrateType::HighAtomic {
@@ -367,11 +364,8 @@ impl Machine {
         for _ in 0..count {
             let Some(pfn) = self.rmqueue_inner(z, order, mt, alloc_flags) else { break };
             let page = &mut self.pages[pfn as usize];
-            let from_mt = MigrateType::from_index(page.pcp_mt as usize);
-            page.state = PageState::Pcp;
-            page.order = order;
-            page.owner = u32::from(cpu);
-            page.list = pindex as u8;
+            let from_mt = page.pcppage_migratetype();
+            page.set_pcp(cpu, order, pindex, from_mt);
             self.zones[z].pcp[cpu as usize].lists[pindex].add_tail(&mut self.pages, pfn);
             allocated += 1;
             trace_event!(
@@ -408,8 +402,7 @@ impl Machine {
         if !zone.contains(buddy) {
             return None;
         }
-        let page = &self.pages[buddy as usize];
-        (page.state == PageState::Buddy && page.order == order).then_some(buddy)
+        self.pages[buddy as usize].is_head(PageState::Buddy, order).then_some(buddy)
     }
 
     /// `__free_one_page()`: merge with free buddies as far as they go, then put the block at the
@@ -438,7 +431,7 @@ impl Machine {
         if mt != MigrateType::Isolate {
             self.mod_nr_free_pages(z, 1 << order);
         }
-        self.pages[pfn as usize].state = PageState::Tail;
+        self.pages[pfn as usize].set_tail();
         while order < MAX_PAGE_ORDER {
             let Some(buddy) = self.find_buddy(z, pfn, order) else { break };
             if order >= PAGEBLOCK_ORDER {

@@ -93,7 +93,8 @@ impl Bench04Run {
             Bench04::Single => machine.array_holder("page_bench04", 1),
             Bench04::Array { step } => machine.array_holder("page_bench04", step as usize),
             Bench04::List { .. } => machine.holder_id("page_bench04"),
-        };
+        }
+        .expect("a new machine has room for a holder");
         let gfp = Gfp::parse("GFP_KERNEL", profile).expect("GFP_KERNEL parses in every era");
         let mut run = Bench04Run { machine, kind, holder, gfp };
         for _ in 0..WARM_UP_PAGES.div_ceil(kind.pages()) {

@@ -3,7 +3,7 @@
 //! two free buddies are left unmerged where the kernel would merge them; pcp counts equal their
 //! lists; `NR_FREE_PAGES` and the page-cache counts equal a recount.
 
-use crate::machine::{Machine, Slots};
+use crate::machine::{Machine, Slots, MAX_HOLDERS};
 use crate::mem::{List, MigrateType, PageState, Pfn, MAX_PAGE_ORDER, NIL, PAGEBLOCK_ORDER};
 use crate::pcp::pindex_to_order;
 
@@ -38,7 +38,7 @@ impl Machine {
                 seen[p as usize] = true;
                 if p != pfn {
                     ensure!(
-                        self.pages[p as usize].state == PageState::Tail,
+                        self.pages[p as usize].state() == PageState::Tail,
                         "pfn {p} inside {} is not a tail",
                         what()
                     );
@@ -72,13 +72,9 @@ impl Machine {
                     let what = format!("{label} free_area[{order}].free_list[{}]", mt.name());
                     for pfn in walk(&area.free_list[mt.index()], &what)? {
                         let page = &self.pages[pfn as usize];
-                        ensure!(page.state == PageState::Buddy, "{what}: pfn {pfn} is not PageBuddy");
-                        ensure!(page.order == order, "{what}: pfn {pfn} says order {}", page.order);
-                        ensure!(
-                            page.list as usize == mt.index(),
-                            "{what}: pfn {pfn} says list {}",
-                            page.list
-                        );
+                        ensure!(page.state() == PageState::Buddy, "{what}: pfn {pfn} is not PageBuddy");
+                        ensure!(page.order() == order, "{what}: pfn {pfn} says order {}", page.order());
+                        ensure!(page.list() == mt.index(), "{what}: pfn {pfn} says list {}", page.list());
                         ensure!(
                             pfn & ((1 << order) - 1) == 0,
                             "{what}: pfn {pfn} is not aligned to its order"
@@ -99,7 +95,7 @@ impl Machine {
                                 // does not merge them: the kernel leaves them so too.
                                 let unmergeable = order >= PAGEBLOCK_ORDER;
                                 ensure!(
-                                    !(b.state == PageState::Buddy && b.order == order) || unmergeable,
+                                    !b.is_head(PageState::Buddy, order) || unmergeable,
                                     "{what}: pfn {pfn} and its buddy {buddy} are both free at order {order}"
                                 );
                             }
@@ -127,13 +123,13 @@ impl Machine {
                     let order = pindex_to_order(self.profile, pindex);
                     for pfn in walk(list, &what)? {
                         let page = &self.pages[pfn as usize];
-                        ensure!(page.state == PageState::Pcp, "{what}: pfn {pfn} is not marked pcp");
+                        ensure!(page.state() == PageState::Pcp, "{what}: pfn {pfn} is not marked pcp");
                         ensure!(
-                            page.owner as usize == cpu && page.list as usize == pindex,
+                            page.owner() as usize == cpu && page.list() == pindex,
                             "{what}: pfn {pfn} has a stale record"
                         );
                         ensure!(
-                            page.order == order && zone.contains(pfn),
+                            page.order() == order && zone.contains(pfn),
                             "{what}: pfn {pfn} order or zone wrong"
                         );
                         claim(pfn, order, &|| what.clone())?;
@@ -152,6 +148,11 @@ impl Machine {
             }
         }
 
+        ensure!(
+            self.holders.len() <= MAX_HOLDERS,
+            "{} holders, more than page records can name ({MAX_HOLDERS})",
+            self.holders.len()
+        );
         let mut file_pages = vec![0u64; self.zones.len()];
         for (owner, holder) in self.holders.iter().enumerate() {
             let what = format!("holder {:?}", holder.name);
@@ -161,9 +162,13 @@ impl Machine {
             };
             for pfn in blocks {
                 let page = &self.pages[pfn as usize];
-                ensure!(page.state == PageState::Allocated, "{what}: pfn {pfn} is not marked allocated");
-                ensure!(page.owner as usize == owner, "{what}: pfn {pfn} is owned by holder {}", page.owner);
-                claim(pfn, page.order, &|| what.clone())?;
+                ensure!(page.state() == PageState::Allocated, "{what}: pfn {pfn} is not marked allocated");
+                ensure!(
+                    page.owner() as usize == owner,
+                    "{what}: pfn {pfn} is owned by holder {}",
+                    page.owner()
+                );
+                claim(pfn, page.order(), &|| what.clone())?;
                 if owner == crate::machine::PAGE_CACHE as usize {
                     file_pages[self.pfn_zone(pfn).expect("claimed pages are in memory")] += 1;
                 }
@@ -180,9 +185,11 @@ impl Machine {
         }
 
         for (pfn, page) in self.pages.iter().enumerate() {
-            match page.state {
+            match page.state() {
                 PageState::Reserved => ensure!(!seen[pfn], "reserved pfn {pfn} is on a list"),
-                _ => ensure!(seen[pfn], "pfn {pfn} ({:?}) is in no list, pcp or holder: leaked", page.state),
+                _ => {
+                    ensure!(seen[pfn], "pfn {pfn} ({:?}) is in no list, pcp or holder: leaked", page.state())
+                }
             }
         }
         ensure!(!self.irqs_disabled, "IRQs left disabled");

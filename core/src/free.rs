@@ -14,14 +14,16 @@ impl Machine {
     pub fn check_free(&self, owner: u32, pfn: Pfn, order: u8) -> Result<usize, BadPageReason> {
         let Some(z) = self.pfn_zone(pfn) else { return Err(BadPageReason::NotManaged) };
         let page = &self.pages[pfn as usize];
-        match page.state {
-            PageState::Reserved => Err(BadPageReason::NotManaged),
-            PageState::Buddy | PageState::Pcp => Err(BadPageReason::AlreadyFree),
-            PageState::Tail => Err(BadPageReason::NotHead),
-            PageState::Allocated if page.owner != owner => Err(BadPageReason::NotOwner),
-            PageState::Allocated if page.order != order => Err(BadPageReason::WrongOrder),
-            PageState::Allocated => Ok(z),
+        if page.is_head(PageState::Allocated, order) && page.owner() == owner {
+            return Ok(z);
         }
+        Err(match page.state() {
+            PageState::Reserved => BadPageReason::NotManaged,
+            PageState::Buddy | PageState::Pcp => BadPageReason::AlreadyFree,
+            PageState::Tail => BadPageReason::NotHead,
+            PageState::Allocated if page.owner() != owner => BadPageReason::NotOwner,
+            PageState::Allocated => BadPageReason::WrongOrder,
+        })
     }
 
     /// `bad_page()`: report and leave the page alone.
@@ -52,7 +54,7 @@ impl Machine {
         } else {
             self.vm.pgfree += 1 << order;
             let mt = self.zones[z].pageblock_migratetype(pfn);
-            let owner = self.pages[pfn as usize].owner;
+            let owner = self.pages[pfn as usize].owner();
             trace_event!(
                 EVENTS,
                 self,

@@ -8,9 +8,7 @@ use serde::Serialize;
 use crate::config::{ConfigError, MachineConfig};
 use crate::gfp::TaskContext;
 use crate::gfp::Wmark;
-use crate::mem::{
-    List, MigrateType, Page, PageState, Pfn, ZoneType, MAX_NR_ZONES, MAX_PAGE_ORDER, NIL, PAGE_SHIFT,
-};
+use crate::mem::{List, MigrateType, Page, Pfn, ZoneType, MAX_NR_ZONES, MAX_PAGE_ORDER, NIL, PAGE_SHIFT};
 use crate::mem::{PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER};
 use crate::profile::Profile;
 use crate::trace::{Counter, Event, Loc, Trace, TraceMode};
@@ -61,6 +59,11 @@ pub struct Holder {
 
 /// The page cache pool that reclaim takes pages from (owner id 0).
 pub const PAGE_CACHE: u32 = 0;
+
+/// The most holders a machine has: a page record names its holder in 16 bits
+/// ([`crate::mem::Page`]). [`Machine::holder_id`] refuses more, and `Scenario::validate` refuses
+/// a scenario that could ask for more.
+pub const MAX_HOLDERS: usize = 1 << 16;
 
 /// The whole simulated machine.
 #[derive(Clone, Debug)]
@@ -223,7 +226,7 @@ impl Machine {
                     order -= 1;
                 }
                 for p in pfn..pfn + (1 << order) {
-                    self.pages[p as usize].state = PageState::Tail;
+                    self.pages[p as usize].set_tail();
                 }
                 self.free_one_page_locked(z, pfn, order, MigrateType::Movable, true);
                 pfn += 1 << order;
@@ -336,22 +339,32 @@ impl Machine {
         std::array::from_fn(|o| self.zones[z].free_area[o].nr_free)
     }
 
-    /// Index of the holder with this name, creating a list holder if it does not exist.
-    pub fn holder_id(&mut self, name: &str) -> u32 {
+    /// Index of the holder with this name, creating a list holder if it does not exist; an
+    /// error, and no holder, when the machine has [`MAX_HOLDERS`] already.
+    pub fn holder_id(&mut self, name: &str) -> Result<u32, ConfigError> {
         if let Some(i) = self.holders.iter().position(|h| h.name == name) {
-            return i as u32;
+            return Ok(i as u32);
+        }
+        if self.holders.len() >= MAX_HOLDERS {
+            return Err(ConfigError {
+                field: "holders".into(),
+                value: format!("{name:?}"),
+                allowed: format!(
+                    "at most {MAX_HOLDERS} holders on a machine (page records name them in 16 bits)"
+                ),
+            });
         }
         self.holders.push(Holder { name: name.into(), slots: Slots::List(List::EMPTY) });
-        (self.holders.len() - 1) as u32
+        Ok((self.holders.len() - 1) as u32)
     }
 
     /// Hand an allocated block from one holder (and slot) to another without freeing it: sunrpc
     /// moving pages from its bulk list into `rq_pages`, TCP saving a partial record's pages on
     /// the socket, page_pool compacting its cache. A `Move` event between the two callers.
     pub fn move_held(&mut self, pfn: Pfn, from: (u32, Option<usize>), to: (u32, Option<usize>)) {
-        let order = self.pages[pfn as usize].order;
+        let order = self.pages[pfn as usize].order();
         self.release_from_holder(from.0, pfn, from.1);
-        self.pages[pfn as usize].owner = to.0;
+        self.pages[pfn as usize].set_owner(to.0);
         self.give_to_holder(to.0, pfn, to.1);
         trace_event!(
             self,
@@ -364,9 +377,10 @@ impl Machine {
         );
     }
 
-    /// An array holder of `len` slots (created, or resized keeping its pages).
-    pub fn array_holder(&mut self, name: &str, len: usize) -> u32 {
-        let id = self.holder_id(name);
+    /// An array holder of `len` slots (created, or resized keeping its pages); an error as for
+    /// [`Machine::holder_id`].
+    pub fn array_holder(&mut self, name: &str, len: usize) -> Result<u32, ConfigError> {
+        let id = self.holder_id(name)?;
         let h = &mut self.holders[id as usize];
         match &mut h.slots {
             Slots::Array(a) if a.len() >= len => {}
@@ -374,7 +388,7 @@ impl Machine {
             Slots::List(l) if l.is_empty() => h.slots = Slots::Array(vec![NIL; len]),
             Slots::List(_) => {}
         }
-        id
+        Ok(id)
     }
 }
 

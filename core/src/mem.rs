@@ -3,7 +3,7 @@
 //! lists are made of.
 //!
 //! Every page frame is one [`Page`] record in an arena indexed by pfn. Lists link records by pfn,
-//! so head/tail order is the kernel's and removal is O(1), and a page record is 16 bytes.
+//! so head/tail order is the kernel's and removal is O(1), and a page record is 12 bytes.
 
 use serde::{Deserialize, Serialize};
 
@@ -118,29 +118,146 @@ pub enum PageState {
     Tail,
 }
 
-/// One `struct page`, reduced to what the allocator looks at. 16 bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One `struct page`, reduced to what the allocator looks at, in 12 bytes: two list links, the
+/// owner, and two bytes that pack the rest, as the kernel packs `page->flags` and reuses
+/// `page->private` and `page->index` for whatever the page's state needs.
+///
+/// The state and the order share a byte (state in the high nibble, order in the low), so the
+/// tests the hot paths make, "the head of a free block of this order" (`page_is_buddy()`) and
+/// "the head of an allocated block of this order" (`free_pages_prepare()`), are one compare of
+/// that byte. The other byte holds the list the head is on (low nibble) and the pcp
+/// migratetype (high nibble). Each setter writes whole bytes, never reading them first: what it
+/// does not name is meaningless in the state it sets (a tail's order, a buddy's pcp
+/// migratetype, the list of a page leaving the free lists).
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Page {
     /// `lru.next`.
     pub next: Pfn,
     /// `lru.prev`.
     pub prev: Pfn,
-    /// For [`PageState::Pcp`]: the CPU; for [`PageState::Allocated`]: the owner id.
-    pub owner: u32,
-    /// `buddy_order()` for buddy heads; the block order for pcp and allocated heads.
-    pub order: u8,
-    pub state: PageState,
-    /// For buddy heads: the free list's migratetype; for pcp heads: the pindex.
-    pub list: u8,
-    /// The pcp migratetype cache (`set_pcppage_migratetype`, kept in `page->index`): the
-    /// migratetype a pcp page returns to the buddy lists with.
-    pub pcp_mt: u8,
+    /// For [`PageState::Pcp`]: the CPU; for [`PageState::Allocated`]: the holder id, which is
+    /// why a machine has at most [`crate::machine::MAX_HOLDERS`] holders.
+    owner: u16,
+    /// `state << 4 | order`: the order is `buddy_order()` for buddy heads, the block order for
+    /// pcp and allocated heads, 0 for the rest.
+    head: u8,
+    /// `pcp_mt << 4 | list`. `list`: for buddy heads the free list's migratetype, for pcp heads
+    /// the pindex (below `NR_PCP_LISTS_MAX`, 15). `pcp_mt`: the pcp migratetype cache
+    /// (`set_pcppage_migratetype()`, kept in `page->index`), the migratetype a pcp page returns
+    /// to the buddy lists with, and a page taken off the free lists is accounted as.
+    lists: u8,
 }
 
+/// The low nibble of a packed byte.
+const NIBBLE: u8 = 0x0f;
+
 impl Page {
-    pub const RESERVED: Page =
-        Page { next: NIL, prev: NIL, owner: 0, order: 0, state: PageState::Reserved, list: 0, pcp_mt: 0 };
+    pub const RESERVED: Page = Page { next: NIL, prev: NIL, owner: 0, head: 0, lists: 0 };
+
+    /// The packed state and order byte of a head.
+    #[inline(always)]
+    const fn head_byte(state: PageState, order: u8) -> u8 {
+        (state as u8) << 4 | order
+    }
+
+    #[inline(always)]
+    pub fn state(&self) -> PageState {
+        match self.head >> 4 {
+            0 => PageState::Reserved,
+            1 => PageState::Buddy,
+            2 => PageState::Pcp,
+            3 => PageState::Allocated,
+            _ => PageState::Tail,
+        }
+    }
+
+    /// The block order of a head.
+    #[inline(always)]
+    pub fn order(&self) -> u8 {
+        self.head & NIBBLE
+    }
+
+    /// Whether this is the head of a block of `order` in `state`: one compare.
+    #[inline(always)]
+    pub fn is_head(&self, state: PageState, order: u8) -> bool {
+        self.head == Page::head_byte(state, order)
+    }
+
+    /// The holder of an allocated head, or the CPU of a pcp head.
+    #[inline(always)]
+    pub fn owner(&self) -> u32 {
+        u32::from(self.owner)
+    }
+
+    /// The list a free head is on: the migratetype of its free list (buddy), or its pindex (pcp).
+    #[inline(always)]
+    pub fn list(&self) -> usize {
+        usize::from(self.lists & NIBBLE)
+    }
+
+    /// `get_pcppage_migratetype()`.
+    #[inline(always)]
+    pub fn pcppage_migratetype(&self) -> MigrateType {
+        MigrateType::from_index(usize::from(self.lists >> 4))
+    }
+
+    /// `set_pcppage_migratetype()` of a page just taken off the free lists.
+    #[inline(always)]
+    pub fn set_pcppage_migratetype(&mut self, mt: MigrateType) {
+        self.lists = (mt as u8) << 4;
+    }
+
+    /// `set_buddy_order()` and `__SetPageBuddy()`: the head of a free block on `free_list[mt]`.
+    #[inline(always)]
+    pub fn set_buddy(&mut self, order: u8, mt: MigrateType) {
+        self.head = Page::head_byte(PageState::Buddy, order);
+        self.lists = mt as u8;
+    }
+
+    /// The head of a block on `cpu`'s pcp list `pindex`, to return to the buddy lists as `mt`
+    /// (`set_pcppage_migratetype()`, written with the list).
+    #[inline(always)]
+    pub fn set_pcp(&mut self, cpu: u16, order: u8, pindex: usize, mt: MigrateType) {
+        self.head = Page::head_byte(PageState::Pcp, order);
+        self.owner = cpu;
+        self.lists = (mt as u8) << 4 | pindex as u8;
+    }
+
+    /// The head of a block held by `owner`, an id below [`crate::machine::MAX_HOLDERS`]
+    /// (`Machine::holder_id` hands out no other).
+    #[inline(always)]
+    pub fn set_allocated(&mut self, owner: u32, order: u8) {
+        self.head = Page::head_byte(PageState::Allocated, order);
+        self.set_owner(owner);
+    }
+
+    /// Another holder has the allocated block now.
+    #[inline(always)]
+    pub fn set_owner(&mut self, owner: u32) {
+        debug_assert!(owner <= u32::from(u16::MAX), "holder ids fit the page record");
+        self.owner = owner as u16;
+    }
+
+    /// A page inside a block now: the block's head carries its state and order.
+    #[inline(always)]
+    pub fn set_tail(&mut self) {
+        self.head = Page::head_byte(PageState::Tail, 0);
+    }
+}
+
+impl std::fmt::Debug for Page {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page")
+            .field("next", &self.next)
+            .field("prev", &self.prev)
+            .field("owner", &self.owner)
+            .field("state", &self.state())
+            .field("order", &self.order())
+            .field("list", &self.list())
+            .field("pcp_mt", &self.pcppage_migratetype())
+            .finish()
+    }
 }
 
 /// A `struct list_head` anchor: the head and tail pfn, and the length (kept for O(1) counts and
@@ -259,8 +376,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_page_record_is_sixteen_bytes() {
-        assert_eq!(std::mem::size_of::<Page>(), 16);
+    fn a_page_record_is_twelve_bytes() {
+        assert_eq!(std::mem::size_of::<Page>(), 12);
+    }
+
+    #[test]
+    fn a_page_record_keeps_state_order_owner_list_and_pcp_migratetype_apart() {
+        let mut page = Page::RESERVED;
+        page.set_pcp(63, PAGE_ALLOC_COSTLY_ORDER, 14, MigrateType::Isolate);
+        assert_eq!(page.state(), PageState::Pcp);
+        assert_eq!((page.owner(), page.order(), page.list()), (63, PAGE_ALLOC_COSTLY_ORDER, 14));
+        assert_eq!(page.pcppage_migratetype(), MigrateType::Isolate);
+
+        page.set_allocated(u32::from(u16::MAX), MAX_PAGE_ORDER);
+        assert!(page.is_head(PageState::Allocated, MAX_PAGE_ORDER));
+        assert!(!page.is_head(PageState::Allocated, MAX_PAGE_ORDER - 1));
+        assert!(!page.is_head(PageState::Buddy, MAX_PAGE_ORDER));
+        assert_eq!(page.owner(), u32::from(u16::MAX));
+        assert_eq!((page.list(), page.pcppage_migratetype()), (14, MigrateType::Isolate));
+
+        page.set_tail();
+        assert_eq!(page.state(), PageState::Tail);
+        page.set_buddy(MAX_PAGE_ORDER, MigrateType::HighAtomic);
+        assert!(page.is_head(PageState::Buddy, MAX_PAGE_ORDER));
+        assert_eq!(page.list(), MigrateType::HighAtomic.index());
+        page.set_pcppage_migratetype(MigrateType::Reclaimable);
+        assert_eq!(page.pcppage_migratetype(), MigrateType::Reclaimable);
     }
 
     #[test]

@@ -5,9 +5,7 @@
 use crate::buddy::PcpListId;
 use crate::gfp::{AllocFlags, Wmark};
 use crate::machine::Machine;
-use crate::mem::{
-    MigrateType, PageState, Pfn, ZoneType, MIGRATE_PCPTYPES, PAGEBLOCK_ORDER, PAGE_ALLOC_COSTLY_ORDER,
-};
+use crate::mem::{MigrateType, Pfn, ZoneType, MIGRATE_PCPTYPES, PAGEBLOCK_ORDER, PAGE_ALLOC_COSTLY_ORDER};
 use crate::profile::{PcpFreeOrder, PcpHighRule, PcpLists, PcpLocking, Profile};
 use crate::trace::{Args, Counter, Event, Func, Loc, LockId};
 use crate::zone::PerCpuPages;
@@ -241,10 +239,7 @@ impl Machine {
     #[inline]
     pub(crate) fn hand_to_caller<const EVENTS: bool>(&mut self, pfn: Pfn, order: u8, from: Loc) {
         let (owner, slot) = (self.caller, self.caller_slot);
-        let page = &mut self.pages[pfn as usize];
-        page.state = PageState::Allocated;
-        page.order = order;
-        page.owner = owner;
+        self.pages[pfn as usize].set_allocated(owner, order);
         trace_event!(EVENTS, self, Event::Move { pfn, order, from, to: Loc::Caller { owner, slot } });
     }
 
@@ -364,22 +359,22 @@ impl Machine {
                 },
             }
         );
-        // free_unref_page_prepare(): the pcp migratetype cache takes the pageblock's type.
+        // free_unref_page_prepare() caches the pageblock's type in the page; the commit stores
+        // it, with the pcp list, as only a page on a pcp list reads it.
         let mt = self.zones[z].pageblock_migratetype(pfn);
-        self.pages[pfn as usize].pcp_mt = mt as u8;
         if mt == MigrateType::Isolate {
             self.free_one_page_locked(z, pfn, order, mt, false);
         } else {
-            let pcp_mt = if mt.index() >= MIGRATE_PCPTYPES { MigrateType::Movable } else { mt };
             self.pcp_lock::<EVENTS>(z, cpu);
-            self.free_unref_page_commit::<EVENTS>(z, cpu, pfn, pcp_mt, order);
+            self.free_unref_page_commit::<EVENTS>(z, cpu, pfn, mt, order);
             self.pcp_unlock::<EVENTS>(z, cpu);
         }
         trace_event!(EVENTS, self, Event::Exit { func: Func::FreeUnrefPage, ret: 0 });
     }
 
     /// `free_unref_page_commit()`: add to the head of the pcp list (hot), then free a batch to the
-    /// buddy lists if `count` reached `high`.
+    /// buddy lists if `count` reached `high`. `mt` is the pageblock's type, which the page keeps
+    /// as its pcp migratetype.
     fn free_unref_page_commit<const EVENTS: bool>(
         &mut self,
         z: usize,
@@ -390,13 +385,12 @@ impl Machine {
     ) {
         let rule = self.profile.pcp_high;
         self.count_pgfree::<EVENTS>(1 << order);
-        let pindex = order_to_pindex(self.profile, mt, order);
+        // The pcp lists are by the pcp types: a highatomic block goes on the movable list.
+        let pcp_mt = if mt.index() >= MIGRATE_PCPTYPES { MigrateType::Movable } else { mt };
+        let pindex = order_to_pindex(self.profile, pcp_mt, order);
         let page = &mut self.pages[pfn as usize];
-        let from = Loc::Caller { owner: page.owner, slot: None };
-        page.state = PageState::Pcp;
-        page.order = order;
-        page.owner = u32::from(cpu);
-        page.list = pindex as u8;
+        let from = Loc::Caller { owner: page.owner(), slot: None };
+        page.set_pcp(cpu, order, pindex, mt);
         // The zone and the pcp are borrowed once for everything below (the hot path of every free).
         let zone = &mut self.zones[z];
         let (reclaim_active, below_high) = (zone.reclaim_active, zone.below_high);
@@ -618,7 +612,7 @@ impl Machine {
         self.zones[z].pcp[cpu as usize].lists[pindex].del(&mut self.pages, pfn);
         let order = pindex_to_order(self.profile, pindex);
         self.mod_pcp_count(z, cpu, -(1i64 << order));
-        let mt = MigrateType::from_index(self.pages[pfn as usize].pcp_mt as usize);
+        let mt = self.pages[pfn as usize].pcppage_migratetype();
         let zone = z as u16;
         trace_event!(
             self,

@@ -1020,7 +1020,7 @@ fn zone_report(m: &Machine, z: &Zone) -> ZoneReport {
 }
 
 fn holder_report(m: &Machine, slots: &Slots, name: &str) -> HolderReport {
-    let order_pages = |pfn: Pfn| 1u64 << m.pages[pfn as usize].order;
+    let order_pages = |pfn: Pfn| 1u64 << m.pages[pfn as usize].order();
     let (kind, blocks, pages, len, head) = match slots {
         Slots::List(l) => (
             HolderKind::List,

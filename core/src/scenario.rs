@@ -1,15 +1,21 @@
 //! Scenarios: a machine, a kernel profile, a seed and a script of actions, as JSON on disk, in
 //! URLs and in the browser. Validation names the field, the value and what is allowed.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::bulk::BulkTarget;
 use crate::config::{ConfigError, MachineConfig};
 use crate::gfp::{self, Gfp, TaskContext};
+use crate::machine::MAX_HOLDERS;
 use crate::mem::MAX_PAGE_ORDER;
 use crate::profile::{Profile, SvcAllocArg, DEFAULT_PROFILE};
-use crate::users::page_pool::PoolConfig;
-use crate::users::sunrpc::{Rpc, RpcMix, SvcConfig, DEFAULT_SLEEP_BUDGET, MAX_RPCS, RPCSVC_MAXPAYLOAD};
+use crate::sim::Workload;
+use crate::users::page_pool::{PagePool, PoolConfig};
+use crate::users::sunrpc::{
+    Rpc, RpcMix, SvcConfig, SvcServ, DEFAULT_SLEEP_BUDGET, MAX_RPCS, RPCSVC_MAXPAYLOAD,
+};
 use crate::why::NoWhy;
 
 fn default_profile() -> String {
@@ -152,6 +158,52 @@ pub const MAX_SLEEP_BUDGET: u32 = 10_000;
 /// The largest NAPI budget a poll may have.
 pub const MAX_NAPI_BUDGET: u32 = 1024;
 
+/// An upper bound on the holders a scenario's actions make, so that a validated scenario never
+/// meets [`MAX_HOLDERS`]: the page cache, each name an action allocates into or frees a pfn
+/// from, each random workload's and page_pool's own, and those of the largest sunrpc server
+/// (servers share their holders' names).
+#[derive(Default)]
+struct HolderBound<'a> {
+    named: BTreeSet<&'a str>,
+    /// By random workloads and page pools, whose holders are named after their action.
+    made: usize,
+    svc_threads: Option<u32>,
+}
+
+impl<'a> HolderBound<'a> {
+    /// Count an action's holders; the field and value that make them, if it makes any.
+    fn add(&mut self, action: &'a Action, cpus: u32) -> Option<(&'static str, String)> {
+        match action {
+            Action::AllocPages { into, .. } | Action::AllocPagesBulk { into, .. } => {
+                self.named.insert(into);
+                Some(("into", format!("{into:?}")))
+            }
+            Action::FreePfn { from, .. } => {
+                self.named.insert(from);
+                Some(("from", format!("{from:?}")))
+            }
+            Action::Random { ops, .. } => {
+                // One holder at most per operation.
+                self.made += (*ops as usize).min(Workload::HOLDERS_PER_CPU * cpus as usize);
+                Some(("ops", ops.to_string()))
+            }
+            Action::Sunrpc { threads, .. } => {
+                self.svc_threads = self.svc_threads.max(Some(*threads));
+                Some(("threads", threads.to_string()))
+            }
+            Action::PagePool { .. } => {
+                self.made += PagePool::HOLDERS;
+                Some(("op", "\"page_pool\"".into()))
+            }
+            Action::Free { .. } | Action::Drain { .. } | Action::PageCache { .. } => None,
+        }
+    }
+
+    fn total(&self) -> usize {
+        1 + self.named.len() + self.made + self.svc_threads.map_or(0, SvcServ::max_holders)
+    }
+}
+
 impl Action {
     /// An NFS server of `threads` threads serving a random mix of RPCs, with every other field
     /// as a scenario file leaves it out: 1 MiB payload, the profile's `svc_alloc_arg`, no splice.
@@ -292,6 +344,7 @@ impl Scenario {
         let profile = self.kernel_profile()?;
         self.machine.validate()?;
         let cpus = self.machine.cpus;
+        let mut holders = HolderBound::default();
         for (i, action) in self.actions.iter().enumerate() {
             let field = |name: &str| format!("actions[{i}].{name}");
             let bad = |name: &str, value: String, allowed: String| ConfigError {
@@ -416,6 +469,22 @@ impl Scenario {
                     if *budget == 0 || *budget > MAX_NAPI_BUDGET {
                         return Err(bad("budget", budget.to_string(), format!("1 to {MAX_NAPI_BUDGET}")));
                     }
+                }
+            }
+            if let Some((name, value)) = holders.add(action, cpus) {
+                if holders.total() > MAX_HOLDERS {
+                    return Err(bad(
+                        name,
+                        value,
+                        format!(
+                            "actions that make at most {MAX_HOLDERS} holders in all; up to here they may make {} \
+                             (the page cache, {} named, {} of random workloads and page pools, {} of sunrpc)",
+                            holders.total(),
+                            holders.named.len(),
+                            holders.made,
+                            holders.svc_threads.map_or(0, SvcServ::max_holders)
+                        ),
+                    ));
                 }
             }
         }

@@ -6,6 +6,7 @@ use rand_pcg::Pcg64Mcg;
 use serde::Serialize;
 
 use crate::bulk::BulkTarget;
+use crate::config::ConfigError;
 use crate::gfp::Gfp;
 use crate::machine::{Machine, Slots, PAGE_CACHE};
 use crate::mem::{Pfn, NIL};
@@ -93,11 +94,14 @@ impl Sim {
             Action::AllocPages { cpu, gfp, order, into, count, burst } => {
                 let g = parse_gfp(gfp, m);
                 m.current_cpu = *cpu;
-                let owner = m.holder_id(into);
                 let call = match (count, burst) {
                     (1, _) => format!("cpu{cpu}: alloc_pages({gfp}, order {order})"),
                     (_, false) => format!("cpu{cpu}: {count} × alloc_pages({gfp}, order {order})"),
                     (_, true) => format!("cpu{cpu}: burst of {count} × alloc_pages({gfp}, order {order})"),
+                };
+                let owner = match m.holder_id(into) {
+                    Ok(owner) => owner,
+                    Err(e) => return (call, format!("error: {e}")),
                 };
                 let mut got = 0;
                 let mut last = None;
@@ -125,15 +129,19 @@ impl Sim {
             Action::AllocPagesBulk { cpu, gfp, nr_pages, target, into } => {
                 let g = parse_gfp(gfp, m);
                 m.current_cpu = *cpu;
-                let owner = match target {
-                    BulkTarget::Array => m.array_holder(into, (*nr_pages).max(0) as usize),
-                    BulkTarget::List => m.holder_id(into),
-                };
                 let name = match target {
                     BulkTarget::Array => "alloc_pages_bulk_array",
                     BulkTarget::List => "alloc_pages_bulk_list",
                 };
                 let call = format!("cpu{cpu}: {name}({gfp}, {nr_pages}, {into})");
+                let owner = match target {
+                    BulkTarget::Array => m.array_holder(into, (*nr_pages).max(0) as usize),
+                    BulkTarget::List => m.holder_id(into),
+                };
+                let owner = match owner {
+                    Ok(owner) => owner,
+                    Err(e) => return (call, format!("error: {e}")),
+                };
                 if owner == PAGE_CACHE {
                     return (
                         call,
@@ -169,7 +177,7 @@ impl Sim {
                 let mut freed = 0u64;
                 let mut bad = 0;
                 for (slot, pfn) in holder_blocks(m, owner, slots.as_deref(), *count) {
-                    let order = m.pages[pfn as usize].order;
+                    let order = m.pages[pfn as usize].order();
                     match m.free_held(owner, pfn, order, slot) {
                         Ok(()) => freed += 1 << order,
                         Err(_) => bad += 1,
@@ -182,8 +190,11 @@ impl Sim {
             }
             Action::FreePfn { cpu, pfn, order, from } => {
                 m.current_cpu = *cpu;
-                let owner = m.holder_id(from);
                 let call = format!("cpu{cpu}: __free_pages(pfn {pfn}, order {order})");
+                let owner = match m.holder_id(from) {
+                    Ok(owner) => owner,
+                    Err(e) => return (call, format!("error: {e}")),
+                };
                 let slot = match &m.holders[owner as usize].slots {
                     Slots::Array(a) => a.iter().position(|&p| p == *pfn),
                     Slots::List(_) => None,
@@ -220,11 +231,14 @@ impl Sim {
                     seed.unwrap_or(self.scenario.seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
                 let mut rng = Pcg64Mcg::seed_from_u64(seed);
                 let mut w = Workload::new(index);
+                let call = format!("random workload of {ops} operations (seed {seed})");
                 for _ in 0..*ops {
-                    w.step(&mut self.machine, &mut rng);
+                    if let Err(e) = w.step(&mut self.machine, &mut rng) {
+                        return (call, format!("error: {e}"));
+                    }
                     self.machine.run_kswapd();
                 }
-                (format!("random workload of {ops} operations (seed {seed})"), "done".into())
+                (call, "done".into())
             }
             Action::Sunrpc { compare_profiles, .. } => {
                 let svc = action.svc_config(m.profile).expect("a sunrpc action");
@@ -380,7 +394,7 @@ fn holder_window(m: &Machine, owner: u32, start: usize, take: usize) -> Vec<(Opt
 
 /// A seeded random workload: the property tests and the `random` action drive the model with it.
 pub struct Workload {
-    /// Names of the holders this workload made (one list and one array per CPU).
+    /// Names of the holders this workload made (a list, a bulk list and an array per CPU).
     prefix: String,
 }
 
@@ -398,12 +412,16 @@ const RANDOM_MASKS: &[&str] = &[
 ];
 
 impl Workload {
+    /// The holders a workload makes on each CPU: a list, a bulk list and an array.
+    pub const HOLDERS_PER_CPU: usize = 3;
+
     pub fn new(tag: usize) -> Workload {
         Workload { prefix: format!("random{tag}") }
     }
 
-    /// One random operation on the machine.
-    pub fn step(&mut self, m: &mut Machine, rng: &mut impl Rng) {
+    /// One random operation on the machine; an error only if the machine has no room for a
+    /// holder the operation needs ([`crate::machine::MAX_HOLDERS`]).
+    pub fn step(&mut self, m: &mut Machine, rng: &mut impl Rng) -> Result<(), ConfigError> {
         let cpu = (rng.next_u32() % m.config.cpus) as u16;
         m.current_cpu = cpu;
         let mask_text = RANDOM_MASKS[(rng.next_u32() as usize) % RANDOM_MASKS.len()];
@@ -412,18 +430,18 @@ impl Workload {
         match rng.next_u32() % 100 {
             0..=29 => {
                 let order = [0, 0, 0, 0, 1, 2, 3, 4, 9, 10][(rng.next_u32() % 10) as usize];
-                let owner = m.holder_id(&format!("{}-list{cpu}", self.prefix));
+                let owner = m.holder_id(&format!("{}-list{cpu}", self.prefix))?;
                 let _ = alloc_into(m, owner, gfp, order);
             }
             30..=44 => {
                 let n = 1 + (rng.next_u32() % 80) as i32;
-                let owner = m.holder_id(&format!("{}-bulklist{cpu}", self.prefix));
+                let owner = m.holder_id(&format!("{}-bulklist{cpu}", self.prefix))?;
                 m.caller = owner;
                 m.alloc_pages_bulk(gfp, nid, n, BulkTarget::List);
             }
             45..=59 if m.profile.has_array_api() => {
                 let n = 1 + (rng.next_u32() % 64) as usize;
-                let owner = m.array_holder(&format!("{}-array{cpu}", self.prefix), n);
+                let owner = m.array_holder(&format!("{}-array{cpu}", self.prefix), n)?;
                 m.caller = owner;
                 m.alloc_pages_bulk(gfp, nid, n as i32, BulkTarget::Array);
             }
@@ -435,12 +453,12 @@ impl Workload {
                 let owner = candidates[(rng.next_u32() as usize) % candidates.len()];
                 let held = held_blocks(m, owner);
                 if held == 0 {
-                    return;
+                    return Ok(());
                 }
                 let start = (rng.next_u32() as usize) % held;
                 let take = (1 + (rng.next_u32() as usize) % held.min(64)).min(held);
                 for (slot, pfn) in holder_window(m, owner, start, take) {
-                    let order = m.pages[pfn as usize].order;
+                    let order = m.pages[pfn as usize].order();
                     m.free_held(owner, pfn, order, slot).expect("a workload frees only what it holds");
                 }
             }
@@ -460,5 +478,6 @@ impl Workload {
                 let _ = m.free_held(PAGE_CACHE, pfn, 0, None).map_err(|_| ());
             }
         }
+        Ok(())
     }
 }

@@ -124,16 +124,16 @@ impl View {
     pub fn of(m: &Machine) -> View {
         let mut class = vec![0u8; m.pages.len()];
         for (pfn, page) in m.pages.iter().enumerate() {
-            let c = match page.state {
+            let c = match page.state() {
                 PageState::Reserved | PageState::Tail => continue,
                 PageState::Buddy => {
-                    PageClass::Buddy { order: page.order, mt: MigrateType::from_index(page.list as usize) }
+                    PageClass::Buddy { order: page.order(), mt: MigrateType::from_index(page.list()) }
                 }
-                PageState::Pcp => PageClass::Pcp { cpu: page.owner as u16 },
-                PageState::Allocated if page.owner == PAGE_CACHE => PageClass::PageCache,
+                PageState::Pcp => PageClass::Pcp { cpu: page.owner() as u16 },
+                PageState::Allocated if page.owner() == PAGE_CACHE => PageClass::PageCache,
                 PageState::Allocated => PageClass::Allocated,
             };
-            let end = (pfn + (1 << page.order)).min(class.len());
+            let end = (pfn + (1 << page.order())).min(class.len());
             class[pfn..end].fill(c.code());
         }
         let zones = m

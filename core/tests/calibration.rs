@@ -142,7 +142,7 @@ fn zeroing_is_charged_for_every_page_prep_new_page_zeroes() {
     let mut m = Machine::new(&MachineConfig::simple(240, 0, 1), p, TraceMode::Count).unwrap();
     let plain = Gfp::parse("GFP_KERNEL", p).unwrap();
     let zero = Gfp::parse("GFP_KERNEL | __GFP_ZERO", p).unwrap();
-    let owner = m.holder_id("x");
+    let owner = m.holder_id("x").unwrap();
     let mut cost_of = |gfp, order| {
         let before = m.trace.cost;
         alloc_into(&mut m, owner, gfp, order).unwrap().expect("memory is free");
@@ -177,7 +177,7 @@ fn only_the_bulk_allocator_puts_pages_on_a_callers_list() {
     let p = Profile::by_id("5.13").unwrap();
     let mut m = Machine::new(&MachineConfig::simple(240, 0, 1), p, TraceMode::Count).unwrap();
     let gfp = Gfp::parse("GFP_KERNEL", p).unwrap();
-    let list = m.holder_id("list");
+    let list = m.holder_id("list").unwrap();
     m.caller = list;
     let before = m.trace.cost;
     assert_eq!(m.alloc_pages_bulk(gfp, 0, 8, BulkTarget::List), 8);

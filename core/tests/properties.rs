@@ -401,7 +401,7 @@ fn run_workload(
     let mut w = Workload::new(0);
     for step in 1..=ops {
         catch(|| {
-            w.step(&mut m, &mut rng);
+            w.step(&mut m, &mut rng).unwrap();
             m.run_kswapd();
         })
         .map_err(|panic| (step, panic))?;
@@ -423,7 +423,7 @@ fn replay_workload(case: &WorkloadCase, profile: &'static Profile, failing_step:
     for step in 1..=failing_step {
         let start = m.trace.events.len();
         let r = catch(|| {
-            w.step(&mut m, &mut rng);
+            w.step(&mut m, &mut rng).unwrap();
             m.run_kswapd();
         });
         if step >= first_shown {
@@ -656,7 +656,7 @@ fn held_blocks(m: &Machine, name: &str) -> Vec<(u32, u8)> {
         Slots::List(l) => l.iter(&m.pages).collect(),
         Slots::Array(a) => a.iter().copied().filter(|&p| p != pageflow_core::mem::NIL).collect(),
     };
-    pfns.into_iter().map(|p| (p, m.pages[p as usize].order)).collect()
+    pfns.into_iter().map(|p| (p, m.pages[p as usize].order())).collect()
 }
 
 fn to_action(op: &Op, m: &Machine, masks: &[&str]) -> Action {
@@ -911,7 +911,7 @@ fn the_same_scenario_and_seed_give_identical_event_traces_on_every_profile() {
             let mut rng = Pcg64Mcg::seed_from_u64(case.seed);
             let mut w = Workload::new(0);
             for _ in 0..case.ops {
-                w.step(&mut direct, &mut rng);
+                w.step(&mut direct, &mut rng).unwrap();
                 direct.run_kswapd();
             }
             let mut replay = scenario.clone();

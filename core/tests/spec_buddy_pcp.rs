@@ -131,7 +131,7 @@ fn user_pcp_batch_and_high_override_the_computed_values_and_drive_the_refills() 
         }
         let normal = z0(&m, ZoneType::Normal);
         let gfp = g(&m, "GFP_KERNEL");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 20, BulkTarget::List), 20, "{profile}");
         assert_eq!(entered(since(&m, mk), Func::RmqueueBulk), 3, "{profile}");
@@ -168,7 +168,7 @@ fn a_freed_page_goes_to_the_head_of_its_pcp_list() {
         let mut m = simple(profile, 1024, 1024, 1);
         let normal = z0(&m, ZoneType::Normal);
         let gfp = g(&m, "GFP_HIGHUSER_MOVABLE");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         assert_eq!(bulk(&mut m, 0, gfp, h, 2, BulkTarget::List), 2);
         let (b, a) = (list(&m, h)[0], list(&m, h)[1]);
         m.free_held(h, a, 0, None).unwrap();
@@ -187,7 +187,7 @@ fn small_pcp(profile: &str, high: u32, n: i32) -> (Machine, u32) {
     cfg.pcp_high = Some(high);
     let mut m = boot(&cfg, profile);
     let gfp = g(&m, "GFP_HIGHUSER_MOVABLE");
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     assert_eq!(bulk(&mut m, 0, gfp, h, n, BulkTarget::List), n as u32);
     m.drain_pages(0);
     (m, h)
@@ -262,7 +262,7 @@ fn draining_returns_every_pcp_page_and_buddies_merge_back_to_the_boot_free_lists
         let boot_info: Vec<_> = (0..m.zones.len()).map(|z| buddyinfo(&m, z)).collect();
         let boot_free: Vec<_> = m.zones.iter().map(|z| z.nr_free_pages).collect();
         let gfp = g(&m, "GFP_HIGHUSER_MOVABLE");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         assert_eq!(bulk(&mut m, 0, gfp, h, 100, BulkTarget::List), 100);
         for p in list(&m, h) {
             m.free_held(h, p, 0, None).unwrap();
@@ -303,7 +303,7 @@ fn expand_keeps_the_lowest_chunk_and_puts_upper_halves_at_the_list_heads_largest
         let normal = z0(&m, ZoneType::Normal);
         let first = free_list(&m, normal, 10, MigrateType::Movable)[0];
         let gfp = g(&m, "GFP_HIGHUSER_MOVABLE");
-        let h = m.holder_id("one");
+        let h = m.holder_id("one").unwrap();
         let mk = mark(&m);
         let pfn = alloc_into(&mut m, h, gfp, order).unwrap();
         assert_eq!(pfn, first, "{profile}: the head block, lowest chunk kept");
@@ -330,7 +330,7 @@ fn rmqueue_bulk_puts_the_batch_on_the_pcp_tail_in_pfn_order() {
         let normal = z0(&m, ZoneType::Normal);
         let first = free_list(&m, normal, 10, MigrateType::Movable)[0];
         let gfp = g(&m, "GFP_HIGHUSER_MOVABLE");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         assert_eq!(bulk(&mut m, 0, gfp, h, 2, BulkTarget::List), 2);
         let pcp = pcp_list(&m, normal, 0, movable_pindex());
         assert_eq!(pcp, (first + 2..first + 63).collect::<Vec<_>>(), "{profile}");
@@ -348,7 +348,7 @@ fn free_one_page_puts_a_block_at_the_tail_when_a_merge_is_likely_and_at_the_head
         let normal = z0(&m, ZoneType::Normal);
         let p = free_list(&m, normal, 10, MigrateType::Movable)[0];
         let gfp = g(&m, "GFP_HIGHUSER_MOVABLE");
-        let h = m.holder_id("blocks");
+        let h = m.holder_id("blocks").unwrap();
         let blocks: Vec<Pfn> = (0..8).map(|_| alloc_into(&mut m, h, gfp, 4).unwrap()).collect();
         assert_eq!(blocks, (0..8).map(|k| p + 16 * k).collect::<Vec<_>>(), "{profile}");
         let [_a, b, c, d, _e, f, _g, hh] = blocks[..] else { unreachable!() };
@@ -376,7 +376,7 @@ fn freeing_a_page_twice_is_a_bad_page_and_changes_nothing() {
     for profile in ["5.13", "6.1"] {
         let mut m = simple(profile, 1024, 1024, 1);
         let gfp = g(&m, "GFP_KERNEL");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let p = alloc_into(&mut m, h, gfp, 0).unwrap();
         m.free_held(h, p, 0, None).unwrap();
         // Second free while the page is on a pcp list.
@@ -402,8 +402,8 @@ fn freeing_a_page_twice_is_a_bad_page_and_changes_nothing() {
 fn freeing_a_page_owned_by_another_holder_is_a_bad_page_and_changes_nothing() {
     let mut m = simple("6.1", 1024, 1024, 1);
     let gfp = g(&m, "GFP_KERNEL");
-    let owner = m.holder_id("owner");
-    let thief = m.holder_id("thief");
+    let owner = m.holder_id("owner").unwrap();
+    let thief = m.holder_id("thief").unwrap();
     let p = alloc_into(&mut m, owner, gfp, 0).unwrap();
     let arr = array_with(&mut m, 0, &[true, false]);
     let q = array(&m, arr)[0];
@@ -421,7 +421,7 @@ fn freeing_a_page_owned_by_another_holder_is_a_bad_page_and_changes_nothing() {
 fn freeing_with_the_wrong_order_a_tail_pfn_or_a_reserved_pfn_is_a_bad_page_and_changes_nothing() {
     let mut m = simple("6.1", 1024, 1024, 1);
     let gfp = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let q = alloc_into(&mut m, h, gfp, 2).unwrap();
     let before = snapshot(&m);
     assert_eq!(m.free_held(h, q, 0, None), Err(BadPageReason::WrongOrder));

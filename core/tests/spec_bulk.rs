@@ -153,7 +153,7 @@ fn list_bulk_adds_each_page_at_the_head_so_the_list_head_is_the_last_page_taken(
     for profile in ["rfc-2021", "5.13", "6.1"] {
         let mut m = two_gib(profile);
         let gfp = g(&m, "GFP_KERNEL");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 5, BulkTarget::List), 5, "{profile}");
         let taken: Vec<_> = handed_out(since(&m, mk)).iter().map(|&(p, _)| p).collect();
@@ -219,7 +219,7 @@ fn a_list_request_of_one_page_goes_to_the_single_page_allocator() {
     for profile in ["rfc-2021", "5.13", "6.1"] {
         let mut m = two_gib(profile);
         let gfp = g(&m, "GFP_KERNEL");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 1, BulkTarget::List), 1, "{profile}");
         let ev = since(&m, mk);
@@ -233,7 +233,7 @@ fn a_list_request_of_one_page_goes_to_the_single_page_allocator() {
 fn rfc_profile_bulk_allocates_a_list_request_of_two_pages_without_the_single_page_allocator() {
     let mut m = two_gib("rfc-2021");
     let gfp = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let mk = mark(&m);
     assert_eq!(bulk(&mut m, 0, gfp, h, 2, BulkTarget::List), 2);
     let ev = since(&m, mk);
@@ -253,7 +253,7 @@ fn a_zone_exactly_at_low_plus_nr_pages_is_skipped_and_the_next_zone_dma32_is_use
         let (normal, dma32) = (z0(&m, ZoneType::Normal), z0(&m, ZoneType::Dma32));
         bulk_low_at_limit(&mut m, normal, 16, ZoneType::Normal, 0);
         let gfp = g(&m, "GFP_KERNEL");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 16, BulkTarget::List), 16, "{profile}");
         let checks = wmark_checks(since(&m, mk), Func::AllocPagesBulk);
@@ -276,7 +276,7 @@ fn a_zone_one_page_above_low_plus_nr_pages_is_used() {
     let normal = z0(&m, ZoneType::Normal);
     bulk_low_at_limit(&mut m, normal, 16, ZoneType::Normal, 1);
     let gfp = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let mk = mark(&m);
     assert_eq!(bulk(&mut m, 0, gfp, h, 16, BulkTarget::List), 16);
     let checks = wmark_checks(since(&m, mk), Func::AllocPagesBulk);
@@ -319,7 +319,7 @@ fn when_no_zone_meets_low_plus_nr_pages_bulk_falls_back_to_one_page_from_alloc_p
             }
         }
         let gfp = g(&m, "GFP_KERNEL");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 16, BulkTarget::List), 1, "{profile}");
         let ev = since(&m, mk);
@@ -347,7 +347,7 @@ fn bulk_watermark_uses_the_lowmem_reserve_of_the_preferred_zone() {
     set_wmarks(&mut m, dma, dma_free, dma_free, dma_free);
 
     let kernel = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("kernel");
+    let h = m.holder_id("kernel").unwrap();
     let mk = mark(&m);
     assert_eq!(bulk(&mut m, 0, kernel, h, 16, BulkTarget::List), 1, "GFP_KERNEL finds no zone");
     let checks = wmark_checks(since(&m, mk), Func::AllocPagesBulk);
@@ -356,7 +356,7 @@ fn bulk_watermark_uses_the_lowmem_reserve_of_the_preferred_zone() {
     assert!(!d.ok);
 
     let dma32_gfp = g(&m, "GFP_DMA32");
-    let h2 = m.holder_id("dma32");
+    let h2 = m.holder_id("dma32").unwrap();
     let mk = mark(&m);
     assert_eq!(bulk(&mut m, 0, dma32_gfp, h2, 16, BulkTarget::List), 16, "GFP_DMA32 passes in DMA32");
     let checks = wmark_checks(since(&m, mk), Func::AllocPagesBulk);
@@ -371,7 +371,7 @@ fn bulk_watermark_does_not_count_the_highatomic_reserve_as_usable() {
     bulk_low_at_limit(&mut m, normal, 16, ZoneType::Normal, 10);
     m.zones[normal].nr_reserved_highatomic = 10;
     let gfp = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let mk = mark(&m);
     assert_eq!(bulk(&mut m, 0, gfp, h, 16, BulkTarget::List), 16);
     let checks = wmark_checks(since(&m, mk), Func::AllocPagesBulk);
@@ -389,7 +389,7 @@ fn fragmented(profile: &str) -> Machine {
     let mut m = boot(&one_zone_config(ZoneType::Normal, 16, 1), profile);
     let hog = hog(&mut m, 0, 8);
     let pfn = list(&m, hog)[0];
-    assert_eq!(m.pages[pfn as usize].order, 8);
+    assert_eq!(m.pages[pfn as usize].order(), 8);
     m.free_held(hog, pfn, 8, None).unwrap();
     set_wmarks(&mut m, 0, 0, 0, 100);
     assert_eq!(m.zones[0].nr_free_pages, 256);
@@ -409,7 +409,7 @@ fn fallback_results(ev: &[Event]) -> Vec<i64> {
 fn bulk_fast_path_has_no_alloc_nofragment_so_it_steals_a_block_below_pageblock_order() {
     let mut m = fragmented("6.1");
     let gfp = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let mk = mark(&m);
     assert_eq!(bulk(&mut m, 0, gfp, h, 4, BulkTarget::List), 4);
     let ev = since(&m, mk);
@@ -420,7 +420,7 @@ fn bulk_fast_path_has_no_alloc_nofragment_so_it_steals_a_block_below_pageblock_o
     // The single-page allocator's fast path carries ALLOC_NOFRAGMENT: its first fallback
     // attempt may not take a block below pageblock_order.
     let mut m = fragmented("6.1");
-    let h = m.holder_id("one");
+    let h = m.holder_id("one").unwrap();
     let mk = mark(&m);
     assert!(alloc_into(&mut m, h, gfp, 0).is_some());
     let ev = since(&m, mk);
@@ -438,7 +438,7 @@ fn bulk_fast_path_never_wakes_kswapd_even_when_its_refill_boosts_the_watermark()
     for profile in ["5.13", "6.1", "6.6", "6.7"] {
         let mut m = fragmented(profile);
         let gfp = g(&m, "GFP_KERNEL");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 4, BulkTarget::List), 4, "{profile}");
         let ev = since(&m, mk);
@@ -452,7 +452,7 @@ fn bulk_fast_path_never_wakes_kswapd_even_when_its_refill_boosts_the_watermark()
     // The same steal by the single-page allocator (ALLOC_KSWAPD) wakes kswapd from rmqueue().
     let mut m = fragmented("6.1");
     let gfp = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("one");
+    let h = m.holder_id("one").unwrap();
     let mk = mark(&m);
     assert!(alloc_into(&mut m, h, gfp, 0).is_some());
     let ev = since(&m, mk);
@@ -467,7 +467,7 @@ fn bulk_allocation_does_not_decay_free_factor_but_a_single_page_allocation_halve
     let normal = z0(&m, ZoneType::Normal);
     let gfp = g(&m, "GFP_KERNEL");
     m.zones[normal].pcp[0].free_factor = 3;
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     assert_eq!(bulk(&mut m, 0, gfp, h, 8, BulkTarget::List), 8);
     assert_eq!(m.zones[normal].pcp[0].free_factor, 3, "bulk leaves free_factor alone");
     alloc_into(&mut m, h, gfp, 0).unwrap();
@@ -492,7 +492,7 @@ fn bulk_reaching_a_remote_nodes_zone_falls_back_to_one_page_from_the_single_page
             }
         }
         let gfp = g(&m, "GFP_KERNEL");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 1, gfp, h, 16, BulkTarget::List), 1, "{profile}");
         let ev = since(&m, mk);
@@ -512,7 +512,7 @@ fn bulk_on_a_multi_node_machine_uses_lower_zones_of_the_local_node() {
     let (normal, dma32) = (zone(&m, 0, ZoneType::Normal), zone(&m, 0, ZoneType::Dma32));
     bulk_low_at_limit(&mut m, normal, 16, ZoneType::Normal, 0);
     let gfp = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let mk = mark(&m);
     assert_eq!(bulk(&mut m, 0, gfp, h, 16, BulkTarget::List), 16);
     let ev = since(&m, mk);
@@ -531,7 +531,7 @@ fn bulk_request_of_16_on_an_empty_pcp_refills_one_batch_and_leaves_47() {
         let normal = z0(&m, ZoneType::Normal);
         assert_eq!(m.zones[normal].pcp[0].batch, 63, "{profile}");
         let gfp = g(&m, "GFP_KERNEL");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 16, BulkTarget::List), 16, "{profile}");
         assert_eq!(entered(since(&m, mk), Func::RmqueueBulk), 1, "{profile}");
@@ -547,7 +547,7 @@ fn bulk_request_of_200_refills_four_times_in_one_pcp_lock_section_without_rechec
     bulk_low_at_limit(&mut m, normal, 200, ZoneType::Normal, 1);
     let free = m.zones[normal].nr_free_pages;
     let gfp = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let mk = mark(&m);
     assert_eq!(bulk(&mut m, 0, gfp, h, 200, BulkTarget::List), 200);
     let ev = since(&m, mk);
@@ -569,7 +569,7 @@ fn bulk_request_of_200_refills_four_times_in_one_pcp_lock_section_without_rechec
 fn five_thirteen_bulk_refills_inside_one_irq_disabled_section_without_a_pcp_lock() {
     let mut m = two_gib("5.13");
     let gfp = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let mk = mark(&m);
     assert_eq!(bulk(&mut m, 0, gfp, h, 200, BulkTarget::List), 200);
     let ev = since(&m, mk);
@@ -584,7 +584,7 @@ fn five_thirteen_bulk_refills_inside_one_irq_disabled_section_without_a_pcp_lock
 fn six_six_bulk_keeps_irqs_enabled_and_takes_zone_lock_irqsave_for_each_refill() {
     let mut m = two_gib("6.6");
     let gfp = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let mk = mark(&m);
     assert_eq!(bulk(&mut m, 0, gfp, h, 200, BulkTarget::List), 200);
     let ev = since(&m, mk);
@@ -602,7 +602,7 @@ fn five_thirteen_counts_pgalloc_once_per_page_inside_the_irq_off_section() {
     let mut m = two_gib("5.13");
     let normal = z0(&m, ZoneType::Normal) as u16;
     let gfp = g(&m, "GFP_KERNEL");
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let mk = mark(&m);
     assert_eq!(bulk(&mut m, 0, gfp, h, 16, BulkTarget::List), 16);
     let ev = since(&m, mk);
@@ -623,7 +623,7 @@ fn six_one_counts_pgalloc_once_with_nr_account_after_the_pcp_lock_is_dropped() {
         let mut m = two_gib(profile);
         let normal = z0(&m, ZoneType::Normal) as u16;
         let gfp = g(&m, "GFP_KERNEL");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 16, BulkTarget::List), 16, "{profile}");
         let ev = since(&m, mk);
@@ -645,7 +645,7 @@ fn nr_free_pages_changes_only_when_the_pcp_list_is_refilled() {
         let normal = z0(&m, ZoneType::Normal);
         let free = m.zones[normal].nr_free_pages;
         let gfp = g(&m, "GFP_KERNEL");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 16, BulkTarget::List), 16, "{profile}");
         let ev = since(&m, mk);

@@ -31,7 +31,7 @@ fn regression_1_bulk_compares_against_the_low_watermark_not_min_or_high() {
 
         // MIN + 16 < free == LOW + 16 < HIGH + 16: skipped.
         set_wmarks(&mut m, normal, free - 1000, free - 16, free + 1000);
-        let h = m.holder_id("skipped");
+        let h = m.holder_id("skipped").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 16, BulkTarget::List), 16, "{profile}");
         let ev = since(&m, mk);
@@ -50,7 +50,7 @@ fn regression_1_bulk_compares_against_the_low_watermark_not_min_or_high() {
         // LOW + 16 < free < HIGH + 16: used.
         let free = m.zones[normal].nr_free_pages as u64;
         set_wmarks(&mut m, normal, free - 1000, free - 17, free + 1000);
-        let h = m.holder_id("used");
+        let h = m.holder_id("used").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 16, BulkTarget::List), 16, "{profile}");
         assert!(wmark_checks(since(&m, mk), Func::AllocPagesBulk)[0].ok, "{profile}: HIGH is not asked for");
@@ -146,7 +146,7 @@ fn regression_5_a_failed_prepare_alloc_pages_returns_the_populated_prefix_from_5
 #[test]
 fn regression_5_fault_injection_spares_gfp_nofail_and_fails_a_single_page_request_before_the_slow_path() {
     let mut m = two_gib("6.1");
-    let h = m.holder_id("pages");
+    let h = m.holder_id("pages").unwrap();
     m.fail_page_alloc = 1;
     let nofail = g(&m, "GFP_KERNEL | __GFP_NOFAIL");
     assert!(alloc_into(&mut m, h, nofail, 0).is_some());
@@ -172,8 +172,8 @@ fn regression_6_with_page_owner_every_bulk_call_gets_at_most_one_page() {
         cfg.page_owner = true;
         let mut m = boot(&cfg, profile);
         let gfp = g(&m, "GFP_KERNEL");
-        let arr = m.array_holder("rq", 32);
-        let lst = m.holder_id("list");
+        let arr = m.array_holder("rq", 32).unwrap();
+        let lst = m.holder_id("list").unwrap();
         for call in 1..=4u32 {
             let mk = mark(&m);
             assert_eq!(
@@ -264,8 +264,8 @@ fn regression_10_counters_are_unchanged_when_a_bulk_call_allocates_nothing() {
     for profile in ["5.13", "6.1", "6.6", "6.7"] {
         let (mut m, _, _) = starved(profile, &[], 0, false);
         let gfp = g(&m, "GFP_NOWAIT");
-        let h = m.holder_id("list");
-        let arr = m.array_holder("rq", 8);
+        let h = m.holder_id("list").unwrap();
+        let arr = m.array_holder("rq", 8).unwrap();
         let events = m.zones[0].events;
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 8, BulkTarget::List), 0, "{profile}");
@@ -292,7 +292,7 @@ fn regression_11_a_request_with_no_preferred_zone_falls_back_and_returns_0_witho
         );
         let mut m = boot(&cfg, profile);
         let gfp = g(&m, "GFP_DMA");
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let mk = mark(&m);
         assert_eq!(bulk(&mut m, 0, gfp, h, 8, BulkTarget::List), 0, "{profile}");
         let ev = since(&m, mk);

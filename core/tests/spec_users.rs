@@ -205,7 +205,7 @@ fn starved_server(form: SvcAllocArg) -> (Machine, SvcServ) {
     }
     m.nodes[0].kswapd_pending = false;
     m.drain_all_pages();
-    let pfn = *list(&m, hog).iter().find(|&&p| m.pages[p as usize].order == 10).unwrap();
+    let pfn = *list(&m, hog).iter().find(|&&p| m.pages[p as usize].order() == 10).unwrap();
     m.zones[0].set_pageblock_migratetype(pfn, MigrateType::HighAtomic);
     m.zones[0].set_pageblock_migratetype(pfn + 512, MigrateType::HighAtomic);
     m.free_held(hog, pfn, 10, None).unwrap();

@@ -170,7 +170,7 @@ fn gfp_atomic_succeeds_below_min_where_gfp_kernels_fast_path_fails() {
     for profile in ["5.13", "6.1", "6.6"] {
         // free == min: no plain request passes; GFP_ATOMIC may go to 3/8 of min.
         let mut m = pressed(profile, 1, 1);
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let kernel = g(&m, "GFP_KERNEL");
         let mk = mark(&m);
         assert_eq!(alloc_into(&mut m, h, kernel, 0), None, "{profile}");
@@ -194,7 +194,7 @@ fn gfp_atomic_succeeds_below_min_where_gfp_kernels_fast_path_fails() {
 #[test]
 fn gfp_atomic_fails_below_three_eighths_of_min() {
     let mut m = pressed("6.1", 3, 1); // free = min / 3 < 3/8 of min
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let atomic = g(&m, "GFP_ATOMIC");
     assert_eq!(alloc_into(&mut m, h, atomic, 0), None);
     m.check().unwrap();
@@ -204,7 +204,7 @@ fn gfp_atomic_fails_below_three_eighths_of_min() {
 fn gfp_nowait_fails_below_min_without_entering_reclaim_but_wakes_kswapd() {
     for profile in ["5.13", "6.1", "6.6"] {
         let mut m = pressed(profile, 1, 1);
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let gfp = g(&m, "GFP_NOWAIT");
         let (stalls, failures) = (m.vm.allocstall, m.vm.alloc_failures);
         let mk = mark(&m);
@@ -223,7 +223,7 @@ fn gfp_nowait_fails_below_min_without_entering_reclaim_but_wakes_kswapd() {
 fn gfp_memalloc_ignores_the_watermarks() {
     for profile in ["5.13", "6.1", "6.6"] {
         let mut m = pressed(profile, 100, 1); // min = 100 * free
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let gfp = g(&m, "GFP_KERNEL | __GFP_MEMALLOC");
         let mk = mark(&m);
         assert!(alloc_into(&mut m, h, gfp, 0).is_some(), "{profile}");
@@ -252,7 +252,7 @@ fn gfp_memalloc_ignores_the_watermarks() {
 #[test]
 fn gfp_nomemalloc_forbids_the_emergency_reserves_even_with_gfp_memalloc() {
     let mut m = pressed("6.1", 100, 1);
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let gfp = g(&m, "GFP_KERNEL | __GFP_MEMALLOC | __GFP_NOMEMALLOC");
     assert_eq!(alloc_into(&mut m, h, gfp, 0), None);
     m.check().unwrap();
@@ -263,14 +263,14 @@ fn a_pf_memalloc_task_ignores_the_watermarks_and_an_oom_victim_gets_half_of_min(
     for profile in ["5.13", "6.1", "6.6"] {
         let mut m = pressed(profile, 100, 1);
         m.task = TaskContext { pf_memalloc: true, ..TaskContext::default() };
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let gfp = g(&m, "GFP_KERNEL");
         assert!(alloc_into(&mut m, h, gfp, 0).is_some(), "{profile}: PF_MEMALLOC");
         m.check().unwrap();
 
         // free = 2/3 of min: above min / 2.
         let mut m = pressed(profile, 3, 2);
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         assert_eq!(alloc_into(&mut m, h, gfp, 0), None, "{profile}: an ordinary task fails");
         m.task = TaskContext { oom_victim: true, ..TaskContext::default() };
         let mk = mark(&m);
@@ -296,7 +296,7 @@ fn reclaimable(profile: &str) -> Machine {
 fn gfp_noretry_gives_up_after_one_reclaim_round() {
     for profile in ["5.13", "6.1", "6.6"] {
         let mut m = reclaimable(profile);
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let gfp = g(&m, "GFP_KERNEL | __GFP_NORETRY");
         let mk = mark(&m);
         assert_eq!(alloc_into(&mut m, h, gfp, 0), None, "{profile}");
@@ -305,7 +305,7 @@ fn gfp_noretry_gives_up_after_one_reclaim_round() {
 
         // Without __GFP_NORETRY reclaim goes on while it makes progress, and succeeds.
         let mut m = reclaimable(profile);
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let gfp = g(&m, "GFP_KERNEL");
         let mk = mark(&m);
         assert!(alloc_into(&mut m, h, gfp, 0).is_some(), "{profile}");
@@ -318,7 +318,7 @@ fn gfp_noretry_gives_up_after_one_reclaim_round() {
 fn gfp_nofail_is_bounded_with_a_note_when_nothing_can_be_reclaimed() {
     for profile in ["5.13", "6.1", "6.6"] {
         let mut m = pressed(profile, 2, 1); // free = min / 2: below even the HARDER fallback
-        let h = m.holder_id("list");
+        let h = m.holder_id("list").unwrap();
         let gfp = g(&m, "GFP_KERNEL | __GFP_NOFAIL");
         let mk = mark(&m);
         assert_eq!(alloc_into(&mut m, h, gfp, 0), None, "{profile}");
@@ -333,7 +333,7 @@ fn gfp_nofail_is_bounded_with_a_note_when_nothing_can_be_reclaimed() {
 
 fn high_order_atomic_reserves_its_pageblock(profile: &str) {
     let mut m = pressed(profile, 1, 1);
-    let h = m.holder_id("list");
+    let h = m.holder_id("list").unwrap();
     let gfp = g(&m, "GFP_ATOMIC");
     let mk = mark(&m);
     let pfn = alloc_into(&mut m, h, gfp, 1).expect("GFP_ATOMIC gets an order-1 block below min");

@@ -201,16 +201,19 @@ fn in_softirq<T>(m: &mut Machine, cpu: u16, f: impl FnOnce(&mut Machine) -> T) -
 }
 
 impl PagePool {
+    /// The holders a pool makes: its cache, its ring and its pages in flight.
+    pub const HOLDERS: usize = 3;
+
     /// `page_pool_create()`: holders `<name> alloc.cache`, `<name> ring`, `<name> in flight`.
     pub fn new(m: &mut Machine, config: PoolConfig, name: &str) -> Result<PagePool, ConfigError> {
         config.validate(m.config.cpus, m.profile, "page_pool")?;
         // Softirq callers pass GFP_ATOMIC, and the slow path adds __GFP_NOWARN to it.
         let gfp = Gfp::composite("GFP_ATOMIC", m.profile).expect("every era has GFP_ATOMIC") | Gfp::NOWARN;
         Ok(PagePool {
-            cache: m.array_holder(&format!("{name} alloc.cache"), PP_ALLOC_CACHE_SIZE),
+            cache: m.array_holder(&format!("{name} alloc.cache"), PP_ALLOC_CACHE_SIZE)?,
             count: 0,
-            ring: m.holder_id(&format!("{name} ring")),
-            in_flight: m.holder_id(&format!("{name} in flight")),
+            ring: m.holder_id(&format!("{name} ring"))?,
+            in_flight: m.holder_id(&format!("{name} in flight"))?,
             nid: m.cpu_to_node(config.cpu),
             maps: 0,
             refills: Vec::new(),

@@ -333,6 +333,14 @@ fn holes(m: &Machine, holder: u32, n: usize) -> (u32, u32) {
 }
 
 impl SvcServ {
+    /// The most holders the servers of one machine make when none has more than `threads`
+    /// threads: the socket's `sk_pages`, and per thread `rq_pages`, the RFC list form's bulk
+    /// list and splice's `rq_pvec`. Holders are named by thread index, so a second server
+    /// reuses the first one's.
+    pub fn max_holders(threads: u32) -> usize {
+        1 + 3 * threads as usize
+    }
+
     /// `svc_create` + `svc_prepare_thread` for each thread: `rq_pages` arrays of `pages` slots,
     /// pre-filled by `svc_init_buffer()` with `sv_max_mesg / PAGE_SIZE + 1` pages, one
     /// `alloc_page` at a time (so the last slot starts NULL). Thread `t` runs on CPU
@@ -349,11 +357,11 @@ impl SvcServ {
         }
         let gfp_kernel = Gfp::composite("GFP_KERNEL", m.profile).expect("every era has GFP_KERNEL");
         let pages = config.pages();
-        let socket = m.array_holder("svsk sk_pages", pages as usize);
+        let socket = m.array_holder("svsk sk_pages", pages as usize)?;
         let mut threads = Vec::new();
         for t in 0..config.threads as usize {
             let cpu = (t as u32 % m.config.cpus) as u16;
-            let rq_pages = m.array_holder(&format!("nfsd{t} rq_pages"), pages as usize);
+            let rq_pages = m.array_holder(&format!("nfsd{t} rq_pages"), pages as usize)?;
             let init = (config.sv_max_mesg() / PAGE_SIZE + 1).min(RPCSVC_MAXPAGES) as usize;
             m.current_cpu = cpu;
             for i in 0..init {
@@ -366,8 +374,9 @@ impl SvcServ {
                 cpu,
                 rq_pages,
                 bulk_list: (config.form == SvcAllocArg::ListRfc)
-                    .then(|| m.holder_id(&format!("nfsd{t} bulk list"))),
-                rq_pvec: config.splice.then(|| m.holder_id(&format!("nfsd{t} rq_pvec"))),
+                    .then(|| m.holder_id(&format!("nfsd{t} bulk list")))
+                    .transpose()?,
+                rq_pvec: config.splice.then(|| m.holder_id(&format!("nfsd{t} rq_pvec"))).transpose()?,
                 rq_respages: 0,
                 rq_next_page: 0,
                 spliced: Vec::new(),

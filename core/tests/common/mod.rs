@@ -93,7 +93,7 @@ pub fn page_cache(m: &mut Machine, cpu: u16, n: u32) -> u32 {
 /// lists.
 pub fn array_with(m: &mut Machine, cpu: u16, populated: &[bool]) -> u32 {
     let name = format!("array{}", m.holders.len());
-    let h = m.array_holder(&name, populated.len());
+    let h = m.array_holder(&name, populated.len()).unwrap();
     m.current_cpu = cpu;
     let gfp = g(m, "GFP_KERNEL");
     for (i, &p) in populated.iter().enumerate() {
@@ -116,7 +116,7 @@ pub fn array_with(m: &mut Machine, cpu: u16, populated: &[bool]) -> u32 {
 /// A new list holder with `n` pages already on it (`GFP_KERNEL`), pcp lists drained after.
 pub fn list_with(m: &mut Machine, cpu: u16, n: usize) -> u32 {
     let name = format!("list{}", m.holders.len());
-    let h = m.holder_id(&name);
+    let h = m.holder_id(&name).unwrap();
     m.current_cpu = cpu;
     let gfp = g(m, "GFP_KERNEL");
     for _ in 0..n {
@@ -184,7 +184,7 @@ pub fn bulk_on(m: &mut Machine, cpu: u16, gfp: Gfp, holder: u32, nr: i32) -> Bul
 /// reclaim) so no wake-up is left pending.
 pub fn hog(m: &mut Machine, cpu: u16, top_order: u8) -> u32 {
     m.drain_all_pages();
-    let h = m.holder_id("hog");
+    let h = m.holder_id("hog").unwrap();
     m.current_cpu = cpu;
     let gfp = g(m, "GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC | __GFP_NORETRY | __GFP_NOWARN");
     for order in (0..=top_order).rev() {
@@ -207,10 +207,10 @@ pub fn unhog(m: &mut Machine, hog: u32, n: u32) {
     let blocks = list(m, hog);
     let pfn = *blocks
         .iter()
-        .filter(|&&p| m.pages[p as usize].order >= need)
-        .min_by_key(|&&p| m.pages[p as usize].order)
+        .filter(|&&p| m.pages[p as usize].order() >= need)
+        .min_by_key(|&&p| m.pages[p as usize].order())
         .expect("a hog block big enough");
-    let order = m.pages[pfn as usize].order;
+    let order = m.pages[pfn as usize].order();
     m.free_held(hog, pfn, order, None).unwrap();
     m.drain_all_pages();
     let gfp = g(m, "GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC | __GFP_NORETRY | __GFP_NOWARN");
@@ -235,7 +235,7 @@ pub fn starved(profile: &str, slots: &[bool], usable: u32, highatomic: bool) -> 
         let z = 0;
         let pfn = *list(&m, hog)
             .iter()
-            .find(|&&p| m.pages[p as usize].order == 10)
+            .find(|&&p| m.pages[p as usize].order() == 10)
             .expect("the hog holds an order-10 block");
         m.zones[z].set_pageblock_migratetype(pfn, MigrateType::HighAtomic);
         m.zones[z].set_pageblock_migratetype(pfn + 512, MigrateType::HighAtomic);

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use buddy_system_allocator::FrameAllocator;
 use criterion::{criterion_group, Criterion, Throughput};
 use pageflow_core::calibrate::{self, Bench04, Bench04Run};
-use pageflow_core::machine::{Node, Slots};
+use pageflow_core::machine::{Node, Slots, Zoneref};
 use pageflow_core::mem::{MigrateType, Page, Pfn, PAGE_SHIFT};
 use pageflow_core::sim::Workload;
 use pageflow_core::trace::{Event, Func};
@@ -288,7 +288,7 @@ fn state_bytes(m: &Machine) -> (usize, usize) {
     }
     other += m.nodes.capacity() * size_of::<Node>();
     for n in &m.nodes {
-        other += (n.zonelist.capacity() + n.zonelist_nofallback.capacity()) * size_of::<usize>();
+        other += (n.zonelist.capacity() + n.zonelist_nofallback.capacity()) * size_of::<Zoneref>();
         other += n.cpus.capacity() * size_of::<u16>();
     }
     other += m.cpu_node.capacity() * size_of::<u16>();

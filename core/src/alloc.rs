@@ -6,11 +6,12 @@
 
 use crate::gfp::Wmark;
 use crate::gfp::{self, AllocFlags, Gfp};
-use crate::machine::Machine;
+use crate::machine::{Machine, Zoneref};
 use crate::mem::{MigrateType, Pfn, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
 use crate::pcp::pcp_allowed_order;
 use crate::profile::{PcpHighRule, ReserveFlags};
 use crate::trace::{Args, Event, Func, Loc, Note};
+use crate::watermark;
 use crate::why::NoWhy;
 
 /// `MAX_RECLAIM_RETRIES`.
@@ -29,12 +30,12 @@ pub struct AllocContext {
     pub highest_zoneidx: ZoneType,
     pub migratetype: MigrateType,
     /// `preferred_zoneref`: the first eligible zone; None when no zone is eligible.
-    pub preferred: Option<ZoneRef>,
+    pub preferred: Option<ZonerefAt>,
 }
 
-/// A `struct zoneref`: a zone and where it sits in the zonelist being walked.
+/// A `struct zoneref *` into the zonelist being walked: its position, and the zone there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ZoneRef {
+pub struct ZonerefAt {
     /// Position in the zonelist.
     pub pos: usize,
     /// Index into `Machine::zones`.
@@ -43,7 +44,7 @@ pub struct ZoneRef {
 
 impl Machine {
     /// The zonelist an allocation context walks.
-    pub fn zonelist(&self, ac: &AllocContext) -> &[usize] {
+    pub fn zonelist(&self, ac: &AllocContext) -> &[Zoneref] {
         let node = &self.nodes[ac.node];
         if ac.thisnode {
             &node.zonelist_nofallback
@@ -55,7 +56,8 @@ impl Machine {
     /// The zones eligible from a position on: `for_next_zone_zonelist_nodemask()`.
     pub(crate) fn eligible_zone(&self, ac: &AllocContext, pos: usize) -> Option<(usize, usize)> {
         let list = self.zonelist(ac);
-        (pos..list.len()).map(|i| (i, list[i])).find(|&(_, z)| self.zones[z].kind <= ac.highest_zoneidx)
+        let i = (pos..list.len()).find(|&i| list[i].zone_idx <= ac.highest_zoneidx)?;
+        Some((i, list[i].zone))
     }
 
     /// The preferred zone (`ac->preferred_zoneref->zone`).
@@ -66,10 +68,10 @@ impl Machine {
     /// The next eligible zone of a zonelist walk: the preferred zone first (the walk starts at
     /// `ac->preferred_zoneref`, already found by `prepare_alloc_pages`), then those after `at`.
     #[inline]
-    pub(crate) fn next_zone(&self, ac: &AllocContext, at: Option<ZoneRef>) -> Option<ZoneRef> {
+    pub(crate) fn next_zone(&self, ac: &AllocContext, at: Option<ZonerefAt>) -> Option<ZonerefAt> {
         match at {
             None => ac.preferred,
-            Some(r) => self.eligible_zone(ac, r.pos + 1).map(|(pos, zone)| ZoneRef { pos, zone }),
+            Some(r) => self.eligible_zone(ac, r.pos + 1).map(|(pos, zone)| ZonerefAt { pos, zone }),
         }
     }
 
@@ -92,7 +94,7 @@ impl Machine {
             migratetype,
             preferred: None,
         };
-        ac.preferred = self.eligible_zone(&ac, 0).map(|(pos, zone)| ZoneRef { pos, zone });
+        ac.preferred = self.eligible_zone(&ac, 0).map(|(pos, zone)| ZonerefAt { pos, zone });
         Some(ac)
     }
 
@@ -173,11 +175,29 @@ impl Machine {
                 // path shrinks pcp->high; a zone above high is used without a second check.
                 let mut above_high = false;
                 if self.profile.pcp_high == PcpHighRule::AutoTune && !self.zones[z].below_high {
-                    above_high = self.watermark_fast::<EVENTS>(z, order, Wmark::High, ac, alloc_flags, gfp);
+                    above_high = self.watermark_fast::<EVENTS>(
+                        Func::GetPageFromFreelist,
+                        z,
+                        order,
+                        Wmark::High,
+                        0,
+                        ac.highest_zoneidx,
+                        alloc_flags,
+                        gfp,
+                    );
                     self.zones[z].below_high = !above_high;
                 }
                 if !above_high
-                    && !self.watermark_fast::<EVENTS>(z, order, alloc_flags.wmark(), ac, alloc_flags, gfp)
+                    && !self.watermark_fast::<EVENTS>(
+                        Func::GetPageFromFreelist,
+                        z,
+                        order,
+                        alloc_flags.wmark(),
+                        0,
+                        ac.highest_zoneidx,
+                        alloc_flags,
+                        gfp,
+                    )
                     && !alloc_flags.contains(AllocFlags::NO_WATERMARKS)
                 {
                     // node_reclaim() is off by default (vm.zone_reclaim_mode = 0).
@@ -207,29 +227,39 @@ impl Machine {
         page
     }
 
-    /// `zone_watermark_fast()` of a zone against one of its watermarks, traced.
+    /// `zone_watermark_fast()` of a zone against one of its watermarks plus `extra` pages (the
+    /// bulk allocator checks LOW + `nr_pages`), traced as a check `func` made. With the trace
+    /// off only the verdict is computed.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn watermark_fast<const EVENTS: bool>(
+    pub(crate) fn watermark_fast<const EVENTS: bool>(
         &mut self,
+        func: Func,
         z: usize,
         order: u8,
         wmark: Wmark,
-        ac: &AllocContext,
+        extra: u64,
+        highest_zoneidx: ZoneType,
         alloc_flags: AllocFlags,
         gfp: Gfp,
     ) -> bool {
         let zone = &self.zones[z];
-        let mark = zone.wmark_pages(wmark);
-        let check = crate::watermark::zone_watermark_fast(
-            zone,
-            order,
-            mark,
-            ac.highest_zoneidx,
-            alloc_flags,
-            gfp,
-            self.profile,
-        );
-        trace_event!(EVENTS, self, Event::Watermark { func: Func::GetPageFromFreelist, wmark, check });
+        let mark = zone.wmark_pages(wmark) + extra;
+        let profile = self.profile;
+        if !(EVENTS && self.trace.on()) {
+            return watermark::zone_watermark_fast_ok(
+                zone,
+                order,
+                mark,
+                highest_zoneidx,
+                alloc_flags,
+                gfp,
+                profile,
+            );
+        }
+        let check =
+            watermark::zone_watermark_fast(zone, order, mark, highest_zoneidx, alloc_flags, gfp, profile);
+        trace_event!(EVENTS, self, Event::Watermark { func, wmark, check });
         check.ok
     }
 

@@ -121,22 +121,18 @@ impl Machine {
                     break 'fast Note::BulkRemoteNode;
                 }
                 // LOW + the whole request, against the preferred zone's lowmem_reserve index.
-                let mark = self.zones[z].wmark_pages(Wmark::Low) + u64::from(n);
-                let check = crate::watermark::zone_watermark_fast(
-                    &self.zones[z],
+                let highest_zoneidx = self.zones[preferred].kind;
+                let ok = self.watermark_fast::<EVENTS>(
+                    Func::AllocPagesBulk,
+                    z,
                     0,
-                    mark,
-                    self.zones[preferred].kind,
+                    Wmark::Low,
+                    u64::from(n),
+                    highest_zoneidx,
                     alloc_flags,
                     gfp,
-                    profile,
                 );
-                trace_event!(
-                    EVENTS,
-                    self,
-                    Event::Watermark { func: Func::AllocPagesBulk, wmark: Wmark::Low, check }
-                );
-                if check.ok {
+                if ok {
                     zone = Some(z);
                     break;
                 }

@@ -22,12 +22,21 @@ pub struct Node {
     /// Zone ids of this node by zone type.
     pub zones: [Option<usize>; MAX_NR_ZONES],
     /// `ZONELIST_FALLBACK`: this node's zones high to low, then the other nodes' by distance.
-    pub zonelist: Vec<usize>,
+    pub zonelist: Vec<Zoneref>,
     /// `ZONELIST_NOFALLBACK` (`__GFP_THISNODE`): this node's zones only.
-    pub zonelist_nofallback: Vec<usize>,
+    pub zonelist_nofallback: Vec<Zoneref>,
     pub cpus: Vec<u16>,
     /// kswapd has been woken and will run when the current action ends.
     pub kswapd_pending: bool,
+}
+
+/// `struct zoneref`: a zonelist entry, the zone and its type, so a walk that skips zones above
+/// `highest_zoneidx` reads the entry only (`zonelist_zone_idx()`), not the zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Zoneref {
+    /// Index into `Machine::zones`.
+    pub zone: usize,
+    pub zone_idx: ZoneType,
 }
 
 /// Node-wide and global event counters of `/proc/vmstat`.
@@ -202,11 +211,15 @@ impl Machine {
     /// (uniform distances: the next node first, wrapping around).
     fn build_zonelists(&mut self) {
         let nr = self.nodes.len();
+        let zonerefs = |m: &Machine, node: usize| -> Vec<Zoneref> {
+            let zones = m.nodes[node].zones.iter().rev().flatten();
+            zones.map(|&zone| Zoneref { zone, zone_idx: m.zones[zone].kind }).collect()
+        };
         for n in 0..nr {
-            let local: Vec<usize> = self.nodes[n].zones.iter().rev().flatten().copied().collect();
+            let local = zonerefs(self, n);
             let mut list = local.clone();
             for k in 1..nr {
-                list.extend(self.nodes[(n + k) % nr].zones.iter().rev().flatten().copied());
+                list.extend(zonerefs(self, (n + k) % nr));
             }
             self.nodes[n].zonelist = list;
             self.nodes[n].zonelist_nofallback = local;

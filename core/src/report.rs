@@ -367,7 +367,7 @@ impl Report {
                 .map(|n| NodeReport {
                     id: n.id,
                     cpus: n.cpus.clone(),
-                    zonelist: n.zonelist.iter().map(|&z| m.zones[z].label()).collect(),
+                    zonelist: n.zonelist.iter().map(|r| m.zones[r.zone].label()).collect(),
                 })
                 .collect(),
             zones,

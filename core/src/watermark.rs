@@ -225,9 +225,7 @@ pub fn zone_watermark_ok(
 }
 
 /// `zone_watermark_fast()`: the order-0 shortcut on usable free pages, then the full check, then
-/// for atomic order-0 requests at WMARK_MIN a second try that ignores `watermark_boost`. The
-/// shortcut is inlined into every allocation (with the trace off, what it returns beyond `ok`
-/// is never built); the rest is out of line.
+/// for atomic order-0 requests at WMARK_MIN a second try that ignores `watermark_boost`.
 #[inline(always)]
 pub fn zone_watermark_fast(
     z: &Zone,
@@ -238,25 +236,57 @@ pub fn zone_watermark_fast(
     gfp: Gfp,
     profile: &Profile,
 ) -> WatermarkCheck {
-    let free_pages = z.nr_free_pages;
-    if order == 0 {
-        let unusable = unusable_free(z, 0, alloc_flags, profile);
-        let usable = free_pages - free_pages.min(unusable);
-        let reserve = z.lowmem_reserve[highest_zoneidx.idx()];
-        if usable > (mark + reserve) as i64 {
-            return WatermarkCheck {
-                zone: z.id,
-                order,
-                mark,
-                min: mark,
-                lowmem_reserve: reserve,
-                free: free_pages,
-                unusable,
-                ok: true,
-            };
-        }
+    match order0_shortcut(z, order, mark, highest_zoneidx, alloc_flags, profile) {
+        Some(check) => check,
+        None => zone_watermark_full(z, order, mark, highest_zoneidx, alloc_flags, gfp, profile),
     }
-    zone_watermark_full(z, order, mark, highest_zoneidx, alloc_flags, gfp, profile)
+}
+
+/// Whether [`zone_watermark_fast`] passes, for callers with the trace off. The same two steps,
+/// but the shortcut's numbers are never built: merged with what the out-of-line full check
+/// returns, they would be stored on every allocation only to be dropped.
+#[inline(always)]
+pub fn zone_watermark_fast_ok(
+    z: &Zone,
+    order: u8,
+    mark: u64,
+    highest_zoneidx: ZoneType,
+    alloc_flags: AllocFlags,
+    gfp: Gfp,
+    profile: &Profile,
+) -> bool {
+    order0_shortcut(z, order, mark, highest_zoneidx, alloc_flags, profile).is_some()
+        || zone_watermark_full(z, order, mark, highest_zoneidx, alloc_flags, gfp, profile).ok
+}
+
+/// The order-0 shortcut of `zone_watermark_fast()`: usable free pages above the mark and
+/// `lowmem_reserve` pass at once. The check when it passes.
+#[inline(always)]
+fn order0_shortcut(
+    z: &Zone,
+    order: u8,
+    mark: u64,
+    highest_zoneidx: ZoneType,
+    alloc_flags: AllocFlags,
+    profile: &Profile,
+) -> Option<WatermarkCheck> {
+    if order != 0 {
+        return None;
+    }
+    let free_pages = z.nr_free_pages;
+    let unusable = unusable_free(z, 0, alloc_flags, profile);
+    let usable = free_pages - free_pages.min(unusable);
+    let reserve = z.lowmem_reserve[highest_zoneidx.idx()];
+    (usable > (mark + reserve) as i64).then_some(WatermarkCheck {
+        zone: z.id,
+        order,
+        mark,
+        min: mark,
+        lowmem_reserve: reserve,
+        free: free_pages,
+        unusable,
+        ok: true,
+    })
 }
 
 /// The part of `zone_watermark_fast()` past its order-0 shortcut.

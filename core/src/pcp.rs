@@ -311,34 +311,43 @@ impl Machine {
     }
 
     /// `zone_statistics()`: NUMA_HIT or MISS/FOREIGN, and LOCAL or OTHER against the running CPU.
+    /// The allocating zone is borrowed once for its two counters.
     #[inline(always)]
     pub(crate) fn zone_statistics<const EVENTS: bool>(&mut self, preferred: usize, z: usize, n: u64) {
-        let node = self.zones[z].node;
-        let local = node == self.cpu_to_node(self.current_cpu);
-        let bump = |m: &mut Machine, zone: usize, counter: Counter| {
-            let ev = &mut m.zones[zone].events;
-            let slot = match counter {
-                Counter::NumaHit => &mut ev.numa_hit,
-                Counter::NumaMiss => &mut ev.numa_miss,
-                Counter::NumaForeign => &mut ev.numa_foreign,
-                Counter::NumaLocal => &mut ev.numa_local,
-                _ => &mut ev.numa_other,
-            };
-            *slot += n;
-            let value = *slot as i64;
-            trace_event!(
-                EVENTS,
-                m,
-                Event::Counter { counter, zone: Some(zone as u16), cpu: None, delta: n as i64, value }
-            );
-        };
-        if node == self.zones[preferred].node {
-            bump(self, z, Counter::NumaHit);
+        let local_node = self.cpu_to_node(self.current_cpu);
+        let preferred_node = self.zones[preferred].node;
+        let zone = &mut self.zones[z];
+        let (hit, local) = (zone.node == preferred_node, zone.node == local_node);
+        let ev = &mut zone.events;
+        let (first, first_value) = if hit {
+            ev.numa_hit += n;
+            (Counter::NumaHit, ev.numa_hit)
         } else {
-            bump(self, z, Counter::NumaMiss);
-            bump(self, preferred, Counter::NumaForeign);
+            ev.numa_miss += n;
+            (Counter::NumaMiss, ev.numa_miss)
+        };
+        let (second, second_value) = if local {
+            ev.numa_local += n;
+            (Counter::NumaLocal, ev.numa_local)
+        } else {
+            ev.numa_other += n;
+            (Counter::NumaOther, ev.numa_other)
+        };
+        let counter = |counter, zone: usize, value: u64| Event::Counter {
+            counter,
+            zone: Some(zone as u16),
+            cpu: None,
+            delta: n as i64,
+            value: value as i64,
+        };
+        trace_event!(EVENTS, self, counter(first, z, first_value));
+        if !hit {
+            let ev = &mut self.zones[preferred].events;
+            ev.numa_foreign += n;
+            let value = ev.numa_foreign;
+            trace_event!(EVENTS, self, counter(Counter::NumaForeign, preferred, value));
         }
-        bump(self, z, if local { Counter::NumaLocal } else { Counter::NumaOther });
+        trace_event!(EVENTS, self, counter(second, z, second_value));
     }
 
     /// `free_unref_page()`: a block the caller no longer holds goes to the current CPU's pcp list,

@@ -171,33 +171,19 @@ impl Machine {
                     alloc_flags.remove(AllocFlags::NOFRAGMENT);
                     continue 'retry;
                 }
+                let check = |m: &mut Machine, wmark| {
+                    let (highest, func) = (ac.highest_zoneidx, Func::GetPageFromFreelist);
+                    m.watermark_fast::<EVENTS>(func, z, order, wmark, 0, highest, alloc_flags, gfp)
+                };
                 // 6.7+: note a zone below its high watermark first (ZONE_BELOW_HIGH), so the free
                 // path shrinks pcp->high; a zone above high is used without a second check.
                 let mut above_high = false;
                 if self.profile.pcp_high == PcpHighRule::AutoTune && !self.zones[z].below_high {
-                    above_high = self.watermark_fast::<EVENTS>(
-                        Func::GetPageFromFreelist,
-                        z,
-                        order,
-                        Wmark::High,
-                        0,
-                        ac.highest_zoneidx,
-                        alloc_flags,
-                        gfp,
-                    );
+                    above_high = check(self, Wmark::High);
                     self.zones[z].below_high = !above_high;
                 }
                 if !above_high
-                    && !self.watermark_fast::<EVENTS>(
-                        Func::GetPageFromFreelist,
-                        z,
-                        order,
-                        alloc_flags.wmark(),
-                        0,
-                        ac.highest_zoneidx,
-                        alloc_flags,
-                        gfp,
-                    )
+                    && !check(self, alloc_flags.wmark())
                     && !alloc_flags.contains(AllocFlags::NO_WATERMARKS)
                 {
                     // node_reclaim() is off by default (vm.zone_reclaim_mode = 0).

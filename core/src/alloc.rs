@@ -11,7 +11,7 @@ use crate::mem::{MigrateType, Pfn, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
 use crate::pcp::pcp_allowed_order;
 use crate::profile::{PcpHighRule, ReserveFlags};
 use crate::trace::{Args, Event, Func, Loc, Note};
-use crate::watermark;
+use crate::watermark::WatermarkQuery;
 use crate::why::NoWhy;
 
 /// `MAX_RECLAIM_RETRIES`.
@@ -54,10 +54,10 @@ impl Machine {
     }
 
     /// The zones eligible from a position on: `for_next_zone_zonelist_nodemask()`.
-    pub(crate) fn eligible_zone(&self, ac: &AllocContext, pos: usize) -> Option<(usize, usize)> {
+    pub(crate) fn eligible_zone(&self, ac: &AllocContext, pos: usize) -> Option<ZonerefAt> {
         let list = self.zonelist(ac);
-        let i = (pos..list.len()).find(|&i| list[i].zone_idx <= ac.highest_zoneidx)?;
-        Some((i, list[i].zone))
+        let pos = (pos..list.len()).find(|&i| list[i].zone_idx <= ac.highest_zoneidx)?;
+        Some(ZonerefAt { pos, zone: list[pos].zone })
     }
 
     /// The preferred zone (`ac->preferred_zoneref->zone`).
@@ -71,7 +71,7 @@ impl Machine {
     pub(crate) fn next_zone(&self, ac: &AllocContext, at: Option<ZonerefAt>) -> Option<ZonerefAt> {
         match at {
             None => ac.preferred,
-            Some(r) => self.eligible_zone(ac, r.pos + 1).map(|(pos, zone)| ZonerefAt { pos, zone }),
+            Some(r) => self.eligible_zone(ac, r.pos + 1),
         }
     }
 
@@ -94,7 +94,7 @@ impl Machine {
             migratetype,
             preferred: None,
         };
-        ac.preferred = self.eligible_zone(&ac, 0).map(|(pos, zone)| ZonerefAt { pos, zone });
+        ac.preferred = self.eligible_zone(&ac, 0);
         Some(ac)
     }
 
@@ -231,20 +231,12 @@ impl Machine {
     ) -> bool {
         let zone = &self.zones[z];
         let mark = zone.wmark_pages(wmark) + extra;
-        let profile = self.profile;
+        let query =
+            WatermarkQuery { zone, order, mark, highest_zoneidx, alloc_flags, gfp, profile: self.profile };
         if !(EVENTS && self.trace.on()) {
-            return watermark::zone_watermark_fast_ok(
-                zone,
-                order,
-                mark,
-                highest_zoneidx,
-                alloc_flags,
-                gfp,
-                profile,
-            );
+            return query.fast_passes();
         }
-        let check =
-            watermark::zone_watermark_fast(zone, order, mark, highest_zoneidx, alloc_flags, gfp, profile);
+        let check = query.fast();
         trace_event!(EVENTS, self, Event::Watermark { func, wmark, check });
         check.ok
     }
@@ -392,8 +384,9 @@ impl Machine {
     /// `unreserve_highatomic_pageblock()`: give a highatomic pageblock back to the requested type.
     pub(crate) fn unreserve_highatomic_pageblock(&mut self, ac: &AllocContext, force: bool) -> bool {
         let mut pos = 0;
-        while let Some((i, z)) = self.eligible_zone(ac, pos) {
-            pos = i + 1;
+        while let Some(r) = self.eligible_zone(ac, pos) {
+            pos = r.pos + 1;
+            let z = r.zone;
             if !force && self.zones[z].nr_reserved_highatomic <= u64::from(crate::mem::PAGEBLOCK_NR_PAGES) {
                 continue;
             }
@@ -563,8 +556,9 @@ impl Machine {
         let mut ret = false;
         if *no_progress_loops <= MAX_RECLAIM_RETRIES {
             let mut pos = 0;
-            while let Some((i, z)) = self.eligible_zone(ac, pos) {
-                pos = i + 1;
+            while let Some(r) = self.eligible_zone(ac, pos) {
+                pos = r.pos + 1;
+                let z = r.zone;
                 let available = self.zone_reclaimable_pages(z) as i64 + self.zones[z].nr_free_pages;
                 let zone = &self.zones[z];
                 let min = zone.wmark_pages(Wmark::Min);

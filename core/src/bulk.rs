@@ -112,6 +112,8 @@ impl Machine {
             let alloc_flags = AllocFlags::WMARK_LOW;
             let Some(preferred) = self.preferred_zone(&ac) else { break 'fast Note::BulkNoZone };
             let mut zone = None;
+            // LOW + the whole request, against the preferred zone's lowmem_reserve index.
+            let highest_zoneidx = self.zones[preferred].kind;
             let mut at = None;
             while let Some(r) = self.next_zone(&ac, at) {
                 at = Some(r);
@@ -120,8 +122,6 @@ impl Machine {
                 {
                     break 'fast Note::BulkRemoteNode;
                 }
-                // LOW + the whole request, against the preferred zone's lowmem_reserve index.
-                let highest_zoneidx = self.zones[preferred].kind;
                 let ok = self.watermark_fast::<EVENTS>(
                     Func::AllocPagesBulk,
                     z,

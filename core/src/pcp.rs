@@ -319,20 +319,20 @@ impl Machine {
         let zone = &mut self.zones[z];
         let (hit, local) = (zone.node == preferred_node, zone.node == local_node);
         let ev = &mut zone.events;
-        let (first, first_value) = if hit {
-            ev.numa_hit += n;
-            (Counter::NumaHit, ev.numa_hit)
-        } else {
-            ev.numa_miss += n;
-            (Counter::NumaMiss, ev.numa_miss)
+        let bump = |(counter, slot): (Counter, &mut u64)| {
+            *slot += n;
+            (counter, *slot)
         };
-        let (second, second_value) = if local {
-            ev.numa_local += n;
-            (Counter::NumaLocal, ev.numa_local)
+        let (first, first_value) = bump(if hit {
+            (Counter::NumaHit, &mut ev.numa_hit)
         } else {
-            ev.numa_other += n;
-            (Counter::NumaOther, ev.numa_other)
-        };
+            (Counter::NumaMiss, &mut ev.numa_miss)
+        });
+        let (second, second_value) = bump(if local {
+            (Counter::NumaLocal, &mut ev.numa_local)
+        } else {
+            (Counter::NumaOther, &mut ev.numa_other)
+        });
         let counter = |counter, zone: usize, value: u64| Event::Counter {
             counter,
             zone: Some(zone as u16),
@@ -342,10 +342,9 @@ impl Machine {
         };
         trace_event!(EVENTS, self, counter(first, z, first_value));
         if !hit {
-            let ev = &mut self.zones[preferred].events;
-            ev.numa_foreign += n;
-            let value = ev.numa_foreign;
-            trace_event!(EVENTS, self, counter(Counter::NumaForeign, preferred, value));
+            let (foreign, value) =
+                bump((Counter::NumaForeign, &mut self.zones[preferred].events.numa_foreign));
+            trace_event!(EVENTS, self, counter(foreign, preferred, value));
         }
         trace_event!(EVENTS, self, counter(second, z, second_value));
     }

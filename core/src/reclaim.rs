@@ -49,8 +49,9 @@ impl Machine {
         trace_event!(self, Event::Enter { func: Func::WakeAllKswapds, args: Args::default() });
         let mut pos = 0;
         let mut last_node = usize::MAX;
-        while let Some((i, z)) = self.eligible_zone(ac, pos) {
-            pos = i + 1;
+        while let Some(r) = self.eligible_zone(ac, pos) {
+            pos = r.pos + 1;
+            let z = r.zone;
             if self.zones[z].node != last_node {
                 last_node = self.zones[z].node;
                 self.wakeup_kswapd(z, ac.highest_zoneidx);
@@ -176,8 +177,9 @@ impl Machine {
         let mut progress = 0;
         let mut pos = 0;
         let mut last_node = usize::MAX;
-        while let Some((i, z)) = self.eligible_zone(ac, pos) {
-            pos = i + 1;
+        while let Some(r) = self.eligible_zone(ac, pos) {
+            pos = r.pos + 1;
+            let z = r.zone;
             let node = self.zones[z].node;
             if node == last_node || progress >= SWAP_CLUSTER_MAX as u32 {
                 continue;

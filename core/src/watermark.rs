@@ -224,94 +224,75 @@ pub fn zone_watermark_ok(
     }
 }
 
-/// `zone_watermark_fast()`: the order-0 shortcut on usable free pages, then the full check, then
-/// for atomic order-0 requests at WMARK_MIN a second try that ignores `watermark_boost`.
-#[inline(always)]
-pub fn zone_watermark_fast(
-    z: &Zone,
-    order: u8,
-    mark: u64,
-    highest_zoneidx: ZoneType,
-    alloc_flags: AllocFlags,
-    gfp: Gfp,
-    profile: &Profile,
-) -> WatermarkCheck {
-    match order0_shortcut(z, order, mark, highest_zoneidx, alloc_flags, profile) {
-        Some(check) => check,
-        None => zone_watermark_full(z, order, mark, highest_zoneidx, alloc_flags, gfp, profile),
-    }
+/// The arguments of `zone_watermark_fast()`: a zone, an order, a mark and what the request may
+/// use below it.
+pub struct WatermarkQuery<'a> {
+    pub zone: &'a Zone,
+    pub order: u8,
+    pub mark: u64,
+    pub highest_zoneidx: ZoneType,
+    pub alloc_flags: AllocFlags,
+    pub gfp: Gfp,
+    pub profile: &'a Profile,
 }
 
-/// Whether [`zone_watermark_fast`] passes, for callers with the trace off. The same two steps,
-/// but the shortcut's numbers are never built: merged with what the out-of-line full check
-/// returns, they would be stored on every allocation only to be dropped.
-#[inline(always)]
-pub fn zone_watermark_fast_ok(
-    z: &Zone,
-    order: u8,
-    mark: u64,
-    highest_zoneidx: ZoneType,
-    alloc_flags: AllocFlags,
-    gfp: Gfp,
-    profile: &Profile,
-) -> bool {
-    order0_shortcut(z, order, mark, highest_zoneidx, alloc_flags, profile).is_some()
-        || zone_watermark_full(z, order, mark, highest_zoneidx, alloc_flags, gfp, profile).ok
-}
-
-/// The order-0 shortcut of `zone_watermark_fast()`: usable free pages above the mark and
-/// `lowmem_reserve` pass at once. The check when it passes.
-#[inline(always)]
-fn order0_shortcut(
-    z: &Zone,
-    order: u8,
-    mark: u64,
-    highest_zoneidx: ZoneType,
-    alloc_flags: AllocFlags,
-    profile: &Profile,
-) -> Option<WatermarkCheck> {
-    if order != 0 {
-        return None;
+impl WatermarkQuery<'_> {
+    /// `zone_watermark_fast()`: the order-0 shortcut on usable free pages, then the full check,
+    /// then for atomic order-0 requests at WMARK_MIN a second try that ignores `watermark_boost`.
+    #[inline(always)]
+    pub fn fast(&self) -> WatermarkCheck {
+        self.order0_shortcut().unwrap_or_else(|| self.full())
     }
-    let free_pages = z.nr_free_pages;
-    let unusable = unusable_free(z, 0, alloc_flags, profile);
-    let usable = free_pages - free_pages.min(unusable);
-    let reserve = z.lowmem_reserve[highest_zoneidx.idx()];
-    (usable > (mark + reserve) as i64).then_some(WatermarkCheck {
-        zone: z.id,
-        order,
-        mark,
-        min: mark,
-        lowmem_reserve: reserve,
-        free: free_pages,
-        unusable,
-        ok: true,
-    })
-}
 
-/// The part of `zone_watermark_fast()` past its order-0 shortcut.
-#[inline(never)]
-fn zone_watermark_full(
-    z: &Zone,
-    order: u8,
-    mark: u64,
-    highest_zoneidx: ZoneType,
-    alloc_flags: AllocFlags,
-    gfp: Gfp,
-    profile: &Profile,
-) -> WatermarkCheck {
-    let free_pages = z.nr_free_pages;
-    let check = zone_watermark_ok(z, order, mark, highest_zoneidx, alloc_flags, free_pages, profile);
-    let atomic = if profile.has_gfp_atomic() {
-        gfp.contains(Gfp::ATOMIC)
-    } else {
-        alloc_flags.contains(AllocFlags::MIN_RESERVE)
-    };
-    if !check.ok && order == 0 && atomic && z.watermark_boost > 0 && alloc_flags.wmark() == Wmark::Min {
-        let unboosted = z.watermark[Wmark::Min.index()];
-        return zone_watermark_ok(z, order, unboosted, highest_zoneidx, alloc_flags, free_pages, profile);
+    /// Whether [`WatermarkQuery::fast`] passes, for callers with the trace off. The same two
+    /// steps, but the shortcut's numbers are never built: merged with what the out-of-line full
+    /// check returns, they would be stored on every allocation only to be dropped.
+    #[inline(always)]
+    pub fn fast_passes(&self) -> bool {
+        self.order0_shortcut().is_some() || self.full().ok
     }
-    check
+
+    /// The order-0 shortcut of `zone_watermark_fast()`: usable free pages above the mark and
+    /// `lowmem_reserve` pass at once. The check when it passes.
+    #[inline(always)]
+    fn order0_shortcut(&self) -> Option<WatermarkCheck> {
+        let z = self.zone;
+        if self.order != 0 {
+            return None;
+        }
+        let free_pages = z.nr_free_pages;
+        let unusable = unusable_free(z, 0, self.alloc_flags, self.profile);
+        let usable = free_pages - free_pages.min(unusable);
+        let reserve = z.lowmem_reserve[self.highest_zoneidx.idx()];
+        (usable > (self.mark + reserve) as i64).then_some(WatermarkCheck {
+            zone: z.id,
+            order: 0,
+            mark: self.mark,
+            min: self.mark,
+            lowmem_reserve: reserve,
+            free: free_pages,
+            unusable,
+            ok: true,
+        })
+    }
+
+    /// The part of `zone_watermark_fast()` past its order-0 shortcut.
+    #[inline(never)]
+    fn full(&self) -> WatermarkCheck {
+        let WatermarkQuery { zone: z, order, mark, highest_zoneidx, alloc_flags, gfp, profile } = *self;
+        let free_pages = z.nr_free_pages;
+        let check = zone_watermark_ok(z, order, mark, highest_zoneidx, alloc_flags, free_pages, profile);
+        let atomic = if profile.has_gfp_atomic() {
+            gfp.contains(Gfp::ATOMIC)
+        } else {
+            alloc_flags.contains(AllocFlags::MIN_RESERVE)
+        };
+        if !check.ok && order == 0 && atomic && z.watermark_boost > 0 && alloc_flags.wmark() == Wmark::Min {
+            let unboosted = z.watermark[Wmark::Min.index()];
+            return zone_watermark_ok(z, order, unboosted, highest_zoneidx, alloc_flags, free_pages, profile);
+        }
+        check
+    }
 }
 
 #[cfg(test)]

@@ -296,9 +296,10 @@ fn state_bytes(m: &Machine) -> (usize, usize) {
     other += m.holders.capacity() * size_of::<pageflow_core::machine::Holder>();
     for h in &m.holders {
         other += h.name.capacity();
-        if let Slots::Array(a) = &h.slots {
-            other += a.capacity() * size_of::<Pfn>();
-        }
+        other += match &h.slots {
+            Slots::Array(a) => a.capacity() * size_of::<Pfn>(),
+            Slots::List(l) => l.heap_bytes(),
+        };
     }
     (pages, other)
 }
@@ -389,8 +390,8 @@ fn summary(since: SystemTime) {
     let bulk_traffic = pcp_traffic(&bulk.machine.trace.events, 100 * BULK);
     // The random workload of the property tests and the `random` action: a mix of single, bulk
     // and high-order allocations, frees, drains, page cache and reclaim. Its rate includes the
-    // generator's own work, which grows with the holders it picks blocks from (on 4 GiB the page
-    // cache reaches hundreds of thousands of pages), so a small machine is measured as well.
+    // generator's own work: drawing masks and holders, and finding the blocks it frees in a page
+    // cache that on 4 GiB reaches hundreds of thousands of pages (O(log n), `HolderList`).
     for (label, dma32, normal) in [("4 GiB", 2032, 2048), ("256 MiB", 240, 0)] {
         let config = MachineConfig::simple(dma32, normal, 2);
         let mut m = Machine::new(&config, Profile::default_profile(), TraceMode::Record).expect("valid");

@@ -130,7 +130,7 @@ impl Bench04Run {
                     let Slots::List(l) = &m.holders[self.holder as usize].slots else {
                         unreachable!("a list holder")
                     };
-                    let pfn = l.head;
+                    let pfn = l.head();
                     if pfn == NIL {
                         break;
                     }

@@ -157,7 +157,9 @@ impl Machine {
         for (owner, holder) in self.holders.iter().enumerate() {
             let what = format!("holder {:?}", holder.name);
             let blocks: Vec<Pfn> = match &holder.slots {
-                Slots::List(l) => walk(l, &what)?,
+                Slots::List(l) => {
+                    l.verify(&self.pages).map_err(|e| InvariantError(format!("{what}: {e}")))?
+                }
                 Slots::Array(a) => a.iter().copied().filter(|&p| p != NIL).collect(),
             };
             for pfn in blocks {

@@ -17,6 +17,7 @@ pub mod config;
 pub mod cost;
 pub mod free;
 pub mod gfp;
+pub mod holder_list;
 pub mod lesson;
 pub mod machine;
 pub mod mem;

@@ -6,8 +6,9 @@
 use serde::Serialize;
 
 use crate::config::{ConfigError, MachineConfig};
-use crate::gfp::TaskContext;
 use crate::gfp::Wmark;
+use crate::gfp::{Gfp, TaskContext};
+use crate::holder_list::HolderList;
 use crate::mem::{List, MigrateType, Page, Pfn, ZoneType, MAX_NR_ZONES, MAX_PAGE_ORDER, NIL, PAGE_SHIFT};
 use crate::mem::{PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER};
 use crate::profile::Profile;
@@ -53,8 +54,8 @@ pub struct VmEvents {
 /// What a holder keeps its pages in.
 #[derive(Clone, Debug, Serialize)]
 pub enum Slots {
-    /// A `struct list_head` of blocks, threaded through the pages' `lru`.
-    List(List),
+    /// A `struct list_head` of blocks, threaded through the pages' `lru` in the kernel.
+    List(HolderList),
     /// A `struct page **` array: `NIL` is a NULL slot.
     Array(Vec<Pfn>),
 }
@@ -107,6 +108,10 @@ pub struct Machine {
     /// order-10 blocks laid end to end from pfn 0, so the block decides the zone. At most 4096
     /// bytes for 16 GiB.
     pub block_zone: Vec<u8>,
+    /// The last context `prepare_alloc_pages()` built, with the mask and node it was built for:
+    /// it depends on nothing else (the zonelists are fixed at boot), and callers ask with the
+    /// same mask over and over, so the model looks it up instead of deriving it again.
+    pub(crate) last_ac: Option<(Gfp, usize, crate::alloc::AllocContext)>,
 }
 
 impl Machine {
@@ -130,7 +135,7 @@ impl Machine {
             cpu_node,
             min_free_kbytes: 0,
             vm: VmEvents::default(),
-            holders: vec![Holder { name: "page cache".into(), slots: Slots::List(List::EMPTY) }],
+            holders: vec![Holder { name: "page cache".into(), slots: Slots::List(HolderList::default()) }],
             trace: Trace::new(TraceMode::Off),
             current_cpu: 0,
             irqs_disabled: false,
@@ -139,6 +144,7 @@ impl Machine {
             caller: PAGE_CACHE,
             caller_slot: None,
             block_zone: Vec::with_capacity(total >> MAX_PAGE_ORDER),
+            last_ac: None,
         };
         let mut pfn: Pfn = 0;
         for (n, node_cfg) in config.nodes.iter().enumerate() {
@@ -337,7 +343,7 @@ impl Machine {
     /// Pages the page cache pool holds (reclaimable memory).
     pub fn page_cache_pages(&self) -> u32 {
         match &self.holders[PAGE_CACHE as usize].slots {
-            Slots::List(l) => l.len,
+            Slots::List(l) => l.len(),
             Slots::Array(_) => unreachable!("the page cache is a list"),
         }
     }
@@ -367,7 +373,7 @@ impl Machine {
                 ),
             });
         }
-        self.holders.push(Holder { name: name.into(), slots: Slots::List(List::EMPTY) });
+        self.holders.push(Holder { name: name.into(), slots: Slots::List(HolderList::default()) });
         Ok((self.holders.len() - 1) as u32)
     }
 

@@ -113,11 +113,14 @@ impl Machine {
     fn shrink_node(&mut self, node: usize, nr: u32, direct: bool) -> u32 {
         let mut freed = 0;
         let mut pfn = match &self.holders[PAGE_CACHE as usize].slots {
-            Slots::List(l) => l.tail,
+            Slots::List(l) => l.tail(),
             Slots::Array(_) => NIL,
         };
         while pfn != NIL && freed < nr {
-            let prev = self.pages[pfn as usize].prev;
+            let newer = match &self.holders[PAGE_CACHE as usize].slots {
+                Slots::List(l) => l.newer(&self.pages, pfn),
+                Slots::Array(_) => NIL,
+            };
             let z = self.pfn_zone(pfn).expect("page cache pages are in a zone");
             if self.zones[z].node == node {
                 self.release_from_holder(PAGE_CACHE, pfn, None);
@@ -126,7 +129,7 @@ impl Machine {
                 self.free_pages_checked::<true>(z, pfn, 0);
                 freed += 1;
             }
-            pfn = prev;
+            pfn = newer;
         }
         if freed > 0 {
             let (counter, total) = if direct {

@@ -1024,10 +1024,10 @@ fn holder_report(m: &Machine, slots: &Slots, name: &str) -> HolderReport {
     let (kind, blocks, pages, len, head) = match slots {
         Slots::List(l) => (
             HolderKind::List,
-            u64::from(l.len),
-            l.iter(&m.pages).map(order_pages).sum(),
+            u64::from(l.len()),
+            l.iter().map(order_pages).sum(),
             None,
-            l.iter(&m.pages).take(HOLDER_HEAD).map(Some).collect(),
+            l.iter().take(HOLDER_HEAD).map(Some).collect(),
         ),
         Slots::Array(a) => {
             let held: Vec<Pfn> = a.iter().copied().filter(|&p| p != NIL).collect();

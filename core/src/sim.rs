@@ -340,7 +340,7 @@ fn holder_blocks(
 ) -> Vec<(Option<usize>, Pfn)> {
     let limit = count.map_or(usize::MAX, |c| c as usize);
     match &m.holders[owner as usize].slots {
-        Slots::List(l) => l.iter(&m.pages).take(limit).map(|p| (None, p)).collect(),
+        Slots::List(l) => l.iter().take(limit).map(|p| (None, p)).collect(),
         Slots::Array(a) => {
             let wanted = |i: usize| slots.is_none_or(|s| s.contains(&(i as u32)));
             a.iter()
@@ -356,36 +356,17 @@ fn holder_blocks(
 /// How many blocks a holder has.
 fn held_blocks(m: &Machine, owner: u32) -> usize {
     match &m.holders[owner as usize].slots {
-        Slots::List(l) => l.len as usize,
+        Slots::List(l) => l.len() as usize,
         Slots::Array(a) => a.iter().filter(|&&p| p != NIL).count(),
     }
 }
 
 /// `take` blocks of a holder from its `start`th on, wrapping round to the first: the same blocks,
 /// in the same order, as [`holder_blocks`] cycled, without collecting every block of a page cache
-/// that may hold hundreds of thousands. A list is entered from whichever end is nearer `start`.
+/// that may hold hundreds of thousands.
 fn holder_window(m: &Machine, owner: u32, start: usize, take: usize) -> Vec<(Option<usize>, Pfn)> {
     match &m.holders[owner as usize].slots {
-        Slots::List(l) => {
-            let len = l.len as usize;
-            let mut at = if start <= len / 2 {
-                l.iter(&m.pages).nth(start)
-            } else {
-                let mut p = l.tail;
-                for _ in start + 1..len {
-                    p = m.pages[p as usize].prev;
-                }
-                Some(p)
-            };
-            let mut window = Vec::with_capacity(take);
-            while window.len() < take {
-                let pfn = at.expect("a list of `len` blocks has a block at every position");
-                window.push((None, pfn));
-                let next = m.pages[pfn as usize].next;
-                at = Some(if next == NIL { l.head } else { next });
-            }
-            window
-        }
+        Slots::List(l) => l.window(start, take).into_iter().map(|pfn| (None, pfn)).collect(),
         Slots::Array(_) => {
             holder_blocks(m, owner, None, None).into_iter().cycle().skip(start).take(take).collect()
         }

@@ -157,11 +157,11 @@ impl View {
             .enumerate()
             .map(|(owner, h)| match &h.slots {
                 Slots::List(l) if owner as u32 == PAGE_CACHE => {
-                    HolderView { blocks: u64::from(l.len), ..HolderView::default() }
+                    HolderView { blocks: u64::from(l.len()), ..HolderView::default() }
                 }
                 Slots::List(l) => HolderView {
-                    list: l.iter(&m.pages).collect(),
-                    blocks: u64::from(l.len),
+                    list: l.iter().collect(),
+                    blocks: u64::from(l.len()),
                     ..HolderView::default()
                 },
                 Slots::Array(a) => {

@@ -653,7 +653,7 @@ fn held_blocks(m: &Machine, name: &str) -> Vec<(u32, u8)> {
     use pageflow_core::machine::Slots;
     let Some(h) = m.holders.iter().find(|h| h.name == name) else { return Vec::new() };
     let pfns: Vec<u32> = match &h.slots {
-        Slots::List(l) => l.iter(&m.pages).collect(),
+        Slots::List(l) => l.iter().collect(),
         Slots::Array(a) => a.iter().copied().filter(|&p| p != pageflow_core::mem::NIL).collect(),
     };
     pfns.into_iter().map(|p| (p, m.pages[p as usize].order())).collect()

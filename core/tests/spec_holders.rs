@@ -5,8 +5,9 @@
 mod common;
 
 use common::*;
+use pageflow_core::holder_list::HolderList;
 use pageflow_core::machine::{Holder, Slots, MAX_HOLDERS, PAGE_CACHE};
-use pageflow_core::mem::{List, PageState};
+use pageflow_core::mem::PageState;
 use pageflow_core::sim::alloc_into;
 use pageflow_core::timeline::Timeline;
 use pageflow_core::{Action, MachineConfig, Scenario};
@@ -49,7 +50,9 @@ fn random_workloads_count_three_holders_per_cpu_or_one_per_operation_if_fewer() 
 fn a_machine_with_every_holder_id_taken_refuses_a_new_name_and_still_serves_the_last_id() {
     let mut m = simple("6.1", 64, 0, 1);
     let room = MAX_HOLDERS - m.holders.len();
-    m.holders.extend((0..room).map(|i| Holder { name: format!("h{i}"), slots: Slots::List(List::EMPTY) }));
+    m.holders.extend(
+        (0..room).map(|i| Holder { name: format!("h{i}"), slots: Slots::List(HolderList::default()) }),
+    );
     let err = m.holder_id("one too many").unwrap_err();
     assert_eq!((err.field.as_str(), err.value.as_str()), ("holders", "\"one too many\""));
     assert!(m.array_holder("one too many", 4).is_err());

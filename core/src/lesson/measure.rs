@@ -193,7 +193,7 @@ fn holder_slots<'m>(m: &'m Machine, name: &str) -> Result<&'m Slots, String> {
 fn slot_pfn(m: &Machine, name: &str, slot: u32) -> Result<u32, String> {
     let pfn = match holder_slots(m, name)? {
         Slots::Array(a) => a.get(slot as usize).copied().unwrap_or(NIL),
-        Slots::List(l) => l.iter(&m.pages).nth(slot as usize).unwrap_or(NIL),
+        Slots::List(l) => l.iter().nth(slot as usize).unwrap_or(NIL),
     };
     if pfn == NIL {
         Err(format!("{name:?} holds no page in slot {slot}"))
@@ -284,7 +284,7 @@ impl Measure {
             Measure::Watermark { zone, mark } => count(node0_zone(m, *zone)?.watermark[*mark as usize]),
             Measure::Held { holder } => count(match holder_slots(m, holder)? {
                 Slots::Array(a) => a.iter().filter(|&&p| p != NIL).count(),
-                Slots::List(l) => l.len as usize,
+                Slots::List(l) => l.len() as usize,
             }),
             Measure::Holes { holder } => match holder_slots(m, holder)? {
                 Slots::Array(a) => count(a.iter().filter(|&&p| p == NIL).count()),

@@ -97,7 +97,7 @@ fn classify(api: AllocApi, events: &[Event]) -> AllocPath {
 /// Pages held by a holder (list entries or non-NULL slots).
 fn held(m: &Machine, owner: u32) -> u32 {
     match &m.holders[owner as usize].slots {
-        crate::machine::Slots::List(l) => l.len,
+        crate::machine::Slots::List(l) => l.len(),
         crate::machine::Slots::Array(a) => a.iter().filter(|&&p| p != crate::mem::NIL).count() as u32,
     }
 }

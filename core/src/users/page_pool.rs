@@ -185,7 +185,7 @@ pub struct PagePool {
 
 fn list_len(m: &Machine, holder: u32) -> u32 {
     match &m.holders[holder as usize].slots {
-        Slots::List(l) => l.len,
+        Slots::List(l) => l.len(),
         Slots::Array(_) => 0,
     }
 }
@@ -262,7 +262,7 @@ impl PagePool {
         }
         while self.count < PP_ALLOC_CACHE_REFILL {
             let pfn = match &m.holders[self.ring as usize].slots {
-                Slots::List(l) if !l.is_empty() => l.tail,
+                Slots::List(l) if !l.is_empty() => l.tail(),
                 _ => break,
             };
             let node = m.pfn_zone(pfn).map(|z| m.zones[z].node);

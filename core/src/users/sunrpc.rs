@@ -621,7 +621,7 @@ impl SvcServ {
             (SvcAllocArg::ListRfc, "first") => {
                 let list = self.threads[t].bulk_list.expect("the list form has a list holder");
                 st.page = match &m.holders[list as usize].slots {
-                    Slots::List(l) if !l.is_empty() => Some(l.head),
+                    Slots::List(l) if !l.is_empty() => Some(l.head()),
                     _ => None,
                 };
                 go("empty")
@@ -833,7 +833,7 @@ impl SvcServ {
 
 fn held_list_len(m: &Machine, holder: u32) -> u32 {
     match &m.holders[holder as usize].slots {
-        Slots::List(l) => l.len,
+        Slots::List(l) => l.len(),
         Slots::Array(_) => 0,
     }
 }
@@ -841,7 +841,7 @@ fn held_list_len(m: &Machine, holder: u32) -> u32 {
 /// `release_pages()` of a batch: put every page of the holder's list.
 fn release_pages(m: &mut Machine, holder: u32) {
     let pages: Vec<Pfn> = match &m.holders[holder as usize].slots {
-        Slots::List(l) => l.iter(&m.pages).collect(),
+        Slots::List(l) => l.iter().collect(),
         Slots::Array(_) => Vec::new(),
     };
     for pfn in pages {

@@ -137,7 +137,7 @@ pub fn array(m: &Machine, h: u32) -> Vec<Pfn> {
 /// The pfns of a list holder, head first.
 pub fn list(m: &Machine, h: u32) -> Vec<Pfn> {
     match &m.holders[h as usize].slots {
-        Slots::List(l) => l.iter(&m.pages).collect(),
+        Slots::List(l) => l.iter().collect(),
         Slots::Array(_) => panic!("holder {h} is an array"),
     }
 }

@@ -375,7 +375,8 @@ fn holder_window(m: &Machine, owner: u32, start: usize, take: usize) -> Vec<(Opt
 
 /// A seeded random workload: the property tests and the `random` action drive the model with it.
 pub struct Workload {
-    /// Names of the holders this workload made (a list, a bulk list and an array per CPU).
+    /// What the names of this workload's holders start with (`random3-` for the workload of
+    /// action 3: its lists `random3-list0`, …), and no other workload's do.
     prefix: String,
 }
 
@@ -397,7 +398,7 @@ impl Workload {
     pub const HOLDERS_PER_CPU: usize = 3;
 
     pub fn new(tag: usize) -> Workload {
-        Workload { prefix: format!("random{tag}") }
+        Workload { prefix: format!("random{tag}-") }
     }
 
     /// One random operation on the machine; an error only if the machine has no room for a
@@ -411,18 +412,18 @@ impl Workload {
         match rng.next_u32() % 100 {
             0..=29 => {
                 let order = [0, 0, 0, 0, 1, 2, 3, 4, 9, 10][(rng.next_u32() % 10) as usize];
-                let owner = m.holder_id(&format!("{}-list{cpu}", self.prefix))?;
+                let owner = m.holder_id(&format!("{}list{cpu}", self.prefix))?;
                 let _ = alloc_into(m, owner, gfp, order);
             }
             30..=44 => {
                 let n = 1 + (rng.next_u32() % 80) as i32;
-                let owner = m.holder_id(&format!("{}-bulklist{cpu}", self.prefix))?;
+                let owner = m.holder_id(&format!("{}bulklist{cpu}", self.prefix))?;
                 m.caller = owner;
                 m.alloc_pages_bulk(gfp, nid, n, BulkTarget::List);
             }
             45..=59 if m.profile.has_array_api() => {
                 let n = 1 + (rng.next_u32() % 64) as usize;
-                let owner = m.array_holder(&format!("{}-array{cpu}", self.prefix), n)?;
+                let owner = m.array_holder(&format!("{}array{cpu}", self.prefix), n)?;
                 m.caller = owner;
                 m.alloc_pages_bulk(gfp, nid, n as i32, BulkTarget::Array);
             }

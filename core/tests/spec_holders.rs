@@ -70,3 +70,35 @@ fn a_machine_with_every_holder_id_taken_refuses_a_new_name_and_still_serves_the_
     m.free_held(last, pfn, 0, None).unwrap();
     m.check().unwrap();
 }
+
+#[test]
+fn the_workload_of_action_1_frees_only_its_own_blocks_and_the_page_cache_not_those_of_action_10() {
+    use pageflow_core::sim::Workload;
+    use rand_core::SeedableRng;
+    let mut m = simple("6.1", 256, 0, 2);
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
+    let mut tenth = Workload::new(10);
+    for _ in 0..200 {
+        tenth.step(&mut m, &mut rng).expect("room for holders");
+    }
+    let theirs = |m: &pageflow_core::Machine| -> Vec<(String, Vec<u32>)> {
+        let held = |h: &Holder| match &h.slots {
+            Slots::List(l) => l.iter().collect(),
+            Slots::Array(a) => a.clone(),
+        };
+        m.holders
+            .iter()
+            .filter(|h| h.name.starts_with("random10-"))
+            .map(|h| (h.name.clone(), held(h)))
+            .collect()
+    };
+    let before = theirs(&m);
+    assert!(before.iter().any(|(_, blocks)| !blocks.is_empty()), "the tenth workload holds pages");
+    let mut first = Workload::new(1);
+    for _ in 0..2000 {
+        first.step(&mut m, &mut rng).expect("room for holders");
+    }
+    assert!(m.holders.iter().any(|h| h.name.starts_with("random1-")), "the first workload made its holders");
+    assert_eq!(theirs(&m), before, "the first workload left the tenth's holders alone");
+    m.check().expect("consistent");
+}

@@ -82,30 +82,19 @@ impl Machine {
     /// since it runs before every allocation.
     #[inline]
     pub(crate) fn prepare_alloc_pages(&mut self, gfp: Gfp, preferred_nid: usize) -> Option<AllocContext> {
-        let ac = match self.last_ac {
-            Some((g, nid, ac)) if g == gfp && nid == preferred_nid => ac,
-            _ => self.alloc_context(gfp, preferred_nid)?,
-        };
+        let highest_zoneidx = gfp::gfp_zone(gfp, &mut NoWhy).ok()?;
+        let migratetype = gfp::gfp_migratetype(gfp, &mut NoWhy).ok()?;
         if self.should_fail_alloc_page(gfp) {
             return None;
         }
-        Some(ac)
-    }
-
-    /// The context `prepare_alloc_pages()` derives from a mask and a node (remembered for the next
-    /// call); None for a mask with a bad zone or migratetype combination.
-    #[cold]
-    #[inline(never)]
-    fn alloc_context(&mut self, gfp: Gfp, preferred_nid: usize) -> Option<AllocContext> {
         let mut ac = AllocContext {
             node: preferred_nid,
             thisnode: gfp.contains(Gfp::THISNODE),
-            highest_zoneidx: gfp::gfp_zone(gfp, &mut NoWhy).ok()?,
-            migratetype: gfp::gfp_migratetype(gfp, &mut NoWhy).ok()?,
+            highest_zoneidx,
+            migratetype,
             preferred: None,
         };
         ac.preferred = self.eligible_zone(&ac, 0);
-        self.last_ac = Some((gfp, preferred_nid, ac));
         Some(ac)
     }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::config::{ConfigError, MachineConfig};
 use crate::gfp::Wmark;
-use crate::gfp::{Gfp, TaskContext};
+use crate::gfp::TaskContext;
 use crate::holder_list::HolderList;
 use crate::mem::{List, MigrateType, Page, Pfn, ZoneType, MAX_NR_ZONES, MAX_PAGE_ORDER, NIL, PAGE_SHIFT};
 use crate::mem::{PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER};
@@ -108,10 +108,6 @@ pub struct Machine {
     /// order-10 blocks laid end to end from pfn 0, so the block decides the zone. At most 4096
     /// bytes for 16 GiB.
     pub block_zone: Vec<u8>,
-    /// The last context `prepare_alloc_pages()` built, with the mask and node it was built for:
-    /// it depends on nothing else (the zonelists are fixed at boot), and callers ask with the
-    /// same mask over and over, so the model looks it up instead of deriving it again.
-    pub(crate) last_ac: Option<(Gfp, usize, crate::alloc::AllocContext)>,
 }
 
 impl Machine {
@@ -144,7 +140,6 @@ impl Machine {
             caller: PAGE_CACHE,
             caller_slot: None,
             block_zone: Vec::with_capacity(total >> MAX_PAGE_ORDER),
-            last_ac: None,
         };
         let mut pfn: Pfn = 0;
         for (n, node_cfg) in config.nodes.iter().enumerate() {

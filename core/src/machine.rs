@@ -6,8 +6,8 @@
 use serde::Serialize;
 
 use crate::config::{ConfigError, MachineConfig};
-use crate::gfp::Wmark;
 use crate::gfp::TaskContext;
+use crate::gfp::Wmark;
 use crate::holder_list::HolderList;
 use crate::mem::{List, MigrateType, Page, Pfn, ZoneType, MAX_NR_ZONES, MAX_PAGE_ORDER, NIL, PAGE_SHIFT};
 use crate::mem::{PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER};

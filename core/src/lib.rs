@@ -29,6 +29,7 @@ pub mod report;
 pub mod scenario;
 pub mod share;
 pub mod sim;
+mod tagged;
 pub mod timeline;
 pub mod users;
 pub mod view;

@@ -12,6 +12,7 @@ use crate::machine::MAX_HOLDERS;
 use crate::mem::MAX_PAGE_ORDER;
 use crate::profile::{Profile, SvcAllocArg, DEFAULT_PROFILE};
 use crate::sim::Workload;
+use crate::tagged::Tagged;
 use crate::users::page_pool::{PagePool, PoolConfig};
 use crate::users::sunrpc::{
     Rpc, RpcMix, SvcConfig, SvcServ, DEFAULT_SLEEP_BUDGET, MAX_RPCS, RPCSVC_MAXPAYLOAD,
@@ -20,6 +21,11 @@ use crate::why::NoWhy;
 
 fn default_profile() -> String {
     DEFAULT_PROFILE.into()
+}
+
+/// The actions, an error naming the one it is in.
+fn actions<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Action>, D::Error> {
+    crate::tagged::seq_named(d, "actions")
 }
 
 fn default_holder() -> String {
@@ -35,75 +41,51 @@ pub const MAX_ACTION_PAGES: u32 = 1 << 20;
 /// The most operations one random workload may generate.
 pub const MAX_RANDOM_OPS: u32 = 50_000_000;
 
-/// One step of a scenario.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+/// One step of a scenario. Read by hand ([`crate::tagged`], below), not derived: the same JSON,
+/// a fraction of the code. A field left out takes the default its doc names.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
 pub enum Action {
     /// `alloc_pages(gfp, order)` on a CPU, `count` times; each block goes into the holder. A
     /// woken kswapd runs between the calls, unless `burst` says they come faster than kswapd can
     /// run: then it runs only after the last, and the calls meet the pressure themselves.
     AllocPages {
-        #[serde(default)]
         cpu: u16,
         gfp: String,
-        #[serde(default)]
         order: u8,
-        #[serde(default = "default_holder")]
         into: String,
-        #[serde(default = "one")]
         count: u32,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
         burst: bool,
     },
     /// `alloc_pages_bulk_list` / `alloc_pages_bulk_array` on a CPU. An array holder is created
     /// with `nr_pages` NULL slots if it does not exist; freeing some of its slots leaves holes.
-    AllocPagesBulk {
-        #[serde(default)]
-        cpu: u16,
-        gfp: String,
-        nr_pages: i32,
-        target: BulkTarget,
-        #[serde(default = "default_holder")]
-        into: String,
-    },
+    AllocPagesBulk { cpu: u16, gfp: String, nr_pages: i32, target: BulkTarget, into: String },
     /// Free what a holder has: the given array slots, or the first `count` blocks of a list
     /// (from its head), or everything.
     Free {
-        #[serde(default)]
         cpu: u16,
         from: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         slots: Option<Vec<u32>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         count: Option<u32>,
     },
     /// `__free_pages(pfn_to_page(pfn), order)` by a holder, whether or not it holds that page:
     /// a page it does not own gets the kernel's bad-page treatment.
-    FreePfn {
-        #[serde(default)]
-        cpu: u16,
-        pfn: u32,
-        #[serde(default)]
-        order: u8,
-        #[serde(default = "default_holder")]
-        from: String,
-    },
+    FreePfn { cpu: u16, pfn: u32, order: u8, from: String },
     /// `drain_pages(cpu)`, or `drain_all_pages()` without a CPU.
     Drain {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         cpu: Option<u16>,
     },
     /// Read files: `pages` page-cache pages (`GFP_HIGHUSER_MOVABLE`) that reclaim may take back.
-    PageCache {
-        #[serde(default)]
-        cpu: u16,
-        pages: u32,
-    },
+    PageCache { cpu: u16, pages: u32 },
     /// A seeded random workload of `ops` operations (allocations, bulk calls, frees, drains,
     /// page-cache growth) over all CPUs.
     Random {
         ops: u32,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         seed: Option<u64>,
     },
     /// An NFS server of `threads` sunrpc threads serving `rpcs`, then a seeded `random` mix;
@@ -113,31 +95,129 @@ pub enum Action {
     /// every profile, each with its own form, and reports the bulk request sizes of each.
     Sunrpc {
         threads: u32,
-        #[serde(default = "default_payload_kib")]
         payload_kib: u32,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         svc_alloc_arg: Option<SvcAllocArg>,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
         splice: bool,
-        #[serde(default = "default_sleep_budget")]
         sleep_budget: u32,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         tx_completion_cpu: Option<u16>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(skip_serializing_if = "Vec::is_empty")]
         rpcs: Vec<Rpc>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         random: Option<RpcMix>,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
         compare_profiles: bool,
     },
     /// A page_pool on `pool.cpu` consumed by `polls` NAPI polls of `budget` packets each.
-    PagePool {
-        #[serde(default)]
-        pool: PoolConfig,
-        polls: u32,
-        #[serde(default = "default_napi_budget")]
-        budget: u32,
-    },
+    PagePool { pool: PoolConfig, polls: u32, budget: u32 },
+}
+
+impl<'de> Deserialize<'de> for Action {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        const OPS: &[&str] = &[
+            "alloc_pages",
+            "alloc_pages_bulk",
+            "free",
+            "free_pfn",
+            "drain",
+            "page_cache",
+            "random",
+            "sunrpc",
+            "page_pool",
+        ];
+        let (op, fields) = Tagged::read(d, "op", OPS)?;
+        let read = |fields| -> Result<Action, crate::tagged::Error> {
+            Ok(match op {
+                0 => {
+                    let mut f = Tagged::new(fields, &["cpu", "gfp", "order", "into", "count", "burst"])?;
+                    Action::AllocPages {
+                        cpu: f.or("cpu", u16::default)?,
+                        gfp: f.field("gfp")?,
+                        order: f.or("order", u8::default)?,
+                        into: f.or("into", default_holder)?,
+                        count: f.or("count", one)?,
+                        burst: f.or("burst", bool::default)?,
+                    }
+                }
+                1 => {
+                    let mut f = Tagged::new(fields, &["cpu", "gfp", "nr_pages", "target", "into"])?;
+                    Action::AllocPagesBulk {
+                        cpu: f.or("cpu", u16::default)?,
+                        gfp: f.field("gfp")?,
+                        nr_pages: f.field("nr_pages")?,
+                        target: f.field("target")?,
+                        into: f.or("into", default_holder)?,
+                    }
+                }
+                2 => {
+                    let mut f = Tagged::new(fields, &["cpu", "from", "slots", "count"])?;
+                    Action::Free {
+                        cpu: f.or("cpu", u16::default)?,
+                        from: f.field("from")?,
+                        slots: f.opt("slots")?,
+                        count: f.opt("count")?,
+                    }
+                }
+                3 => {
+                    let mut f = Tagged::new(fields, &["cpu", "pfn", "order", "from"])?;
+                    Action::FreePfn {
+                        cpu: f.or("cpu", u16::default)?,
+                        pfn: f.field("pfn")?,
+                        order: f.or("order", u8::default)?,
+                        from: f.or("from", default_holder)?,
+                    }
+                }
+                4 => Action::Drain { cpu: Tagged::new(fields, &["cpu"])?.opt("cpu")? },
+                5 => {
+                    let mut f = Tagged::new(fields, &["cpu", "pages"])?;
+                    Action::PageCache { cpu: f.or("cpu", u16::default)?, pages: f.field("pages")? }
+                }
+                6 => {
+                    let mut f = Tagged::new(fields, &["ops", "seed"])?;
+                    Action::Random { ops: f.field("ops")?, seed: f.opt("seed")? }
+                }
+                7 => {
+                    let mut f = Tagged::new(
+                        fields,
+                        &[
+                            "threads",
+                            "payload_kib",
+                            "svc_alloc_arg",
+                            "splice",
+                            "sleep_budget",
+                            "tx_completion_cpu",
+                            "rpcs",
+                            "random",
+                            "compare_profiles",
+                        ],
+                    )?;
+                    Action::Sunrpc {
+                        threads: f.field("threads")?,
+                        payload_kib: f.or("payload_kib", default_payload_kib)?,
+                        svc_alloc_arg: f.opt("svc_alloc_arg")?,
+                        splice: f.or("splice", bool::default)?,
+                        sleep_budget: f.or("sleep_budget", default_sleep_budget)?,
+                        tx_completion_cpu: f.opt("tx_completion_cpu")?,
+                        rpcs: f.or("rpcs", Vec::new)?,
+                        random: f.opt("random")?,
+                        compare_profiles: f.or("compare_profiles", bool::default)?,
+                    }
+                }
+                _ => {
+                    let mut f = Tagged::new(fields, &["pool", "polls", "budget"])?;
+                    Action::PagePool {
+                        pool: f.or("pool", PoolConfig::default)?,
+                        polls: f.field("polls")?,
+                        budget: f.or("budget", default_napi_budget)?,
+                    }
+                }
+            })
+        };
+        read(fields).map_err(D::Error::custom)
+    }
 }
 
 fn default_payload_kib() -> u32 {
@@ -275,6 +355,7 @@ pub struct Scenario {
     /// The context allocations run in (task or softirq, rt, PF_MEMALLOC, OOM victim).
     #[serde(default)]
     pub task: TaskContext,
+    #[serde(deserialize_with = "actions")]
     pub actions: Vec<Action>,
 }
 

@@ -278,6 +278,25 @@ fn a_payload_that_is_not_a_version_1_scenario_is_refused_with_serdes_reason() {
 }
 
 #[test]
+fn a_version_1_action_must_give_every_field_but_an_optional_one() {
+    let with_actions = |actions: serde_json::Value| {
+        let mut v1 =
+            serde_json::to_value(ScenarioV1::from(&Scenario::default_scenario())).expect("serialises");
+        v1["actions"] = actions;
+        packed(v1.to_string().as_bytes())
+    };
+    // `cpu` of drain is an Option: absent, it is None, as with a derived reader.
+    let link = Link::parse(&with_actions(serde_json::json!([{ "op": "drain" }]))).expect("opens");
+    assert_eq!(link.scenario.actions, vec![pageflow_core::Action::Drain { cpu: None }]);
+    // page_cache's `cpu` is not: version 1 pins it, where a scenario file would default it.
+    let missing = with_actions(serde_json::json!([{ "op": "drain" }, { "op": "page_cache", "pages": 5 }]));
+    match error(&missing) {
+        ShareError::Json(m) => assert!(m.starts_with("actions[1]: missing field `cpu`"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn a_scenario_that_fails_validation_is_refused_with_its_own_message() {
     let mut s = Scenario::default_scenario();
     s.profile = "2.6".into();

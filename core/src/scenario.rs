@@ -12,7 +12,7 @@ use crate::machine::MAX_HOLDERS;
 use crate::mem::MAX_PAGE_ORDER;
 use crate::profile::{Profile, SvcAllocArg, DEFAULT_PROFILE};
 use crate::sim::Workload;
-use crate::tagged::Tagged;
+use crate::tagged::read_tagged;
 use crate::users::page_pool::{PagePool, PoolConfig};
 use crate::users::sunrpc::{
     Rpc, RpcMix, SvcConfig, SvcServ, DEFAULT_SLEEP_BUDGET, MAX_RPCS, RPCSVC_MAXPAYLOAD,
@@ -114,111 +114,40 @@ pub enum Action {
     PagePool { pool: PoolConfig, polls: u32, budget: u32 },
 }
 
-impl<'de> Deserialize<'de> for Action {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        const OPS: &[&str] = &[
-            "alloc_pages",
-            "alloc_pages_bulk",
-            "free",
-            "free_pfn",
-            "drain",
-            "page_cache",
-            "random",
-            "sunrpc",
-            "page_pool",
-        ];
-        let (op, fields) = Tagged::read(d, "op", OPS)?;
-        let read = |fields| -> Result<Action, crate::tagged::Error> {
-            Ok(match op {
-                0 => {
-                    let mut f = Tagged::new(fields, &["cpu", "gfp", "order", "into", "count", "burst"])?;
-                    Action::AllocPages {
-                        cpu: f.or("cpu", u16::default)?,
-                        gfp: f.field("gfp")?,
-                        order: f.or("order", u8::default)?,
-                        into: f.or("into", default_holder)?,
-                        count: f.or("count", one)?,
-                        burst: f.or("burst", bool::default)?,
-                    }
-                }
-                1 => {
-                    let mut f = Tagged::new(fields, &["cpu", "gfp", "nr_pages", "target", "into"])?;
-                    Action::AllocPagesBulk {
-                        cpu: f.or("cpu", u16::default)?,
-                        gfp: f.field("gfp")?,
-                        nr_pages: f.field("nr_pages")?,
-                        target: f.field("target")?,
-                        into: f.or("into", default_holder)?,
-                    }
-                }
-                2 => {
-                    let mut f = Tagged::new(fields, &["cpu", "from", "slots", "count"])?;
-                    Action::Free {
-                        cpu: f.or("cpu", u16::default)?,
-                        from: f.field("from")?,
-                        slots: f.opt("slots")?,
-                        count: f.opt("count")?,
-                    }
-                }
-                3 => {
-                    let mut f = Tagged::new(fields, &["cpu", "pfn", "order", "from"])?;
-                    Action::FreePfn {
-                        cpu: f.or("cpu", u16::default)?,
-                        pfn: f.field("pfn")?,
-                        order: f.or("order", u8::default)?,
-                        from: f.or("from", default_holder)?,
-                    }
-                }
-                4 => Action::Drain { cpu: Tagged::new(fields, &["cpu"])?.opt("cpu")? },
-                5 => {
-                    let mut f = Tagged::new(fields, &["cpu", "pages"])?;
-                    Action::PageCache { cpu: f.or("cpu", u16::default)?, pages: f.field("pages")? }
-                }
-                6 => {
-                    let mut f = Tagged::new(fields, &["ops", "seed"])?;
-                    Action::Random { ops: f.field("ops")?, seed: f.opt("seed")? }
-                }
-                7 => {
-                    let mut f = Tagged::new(
-                        fields,
-                        &[
-                            "threads",
-                            "payload_kib",
-                            "svc_alloc_arg",
-                            "splice",
-                            "sleep_budget",
-                            "tx_completion_cpu",
-                            "rpcs",
-                            "random",
-                            "compare_profiles",
-                        ],
-                    )?;
-                    Action::Sunrpc {
-                        threads: f.field("threads")?,
-                        payload_kib: f.or("payload_kib", default_payload_kib)?,
-                        svc_alloc_arg: f.opt("svc_alloc_arg")?,
-                        splice: f.or("splice", bool::default)?,
-                        sleep_budget: f.or("sleep_budget", default_sleep_budget)?,
-                        tx_completion_cpu: f.opt("tx_completion_cpu")?,
-                        rpcs: f.or("rpcs", Vec::new)?,
-                        random: f.opt("random")?,
-                        compare_profiles: f.or("compare_profiles", bool::default)?,
-                    }
-                }
-                _ => {
-                    let mut f = Tagged::new(fields, &["pool", "polls", "budget"])?;
-                    Action::PagePool {
-                        pool: f.or("pool", PoolConfig::default)?,
-                        polls: f.field("polls")?,
-                        budget: f.or("budget", default_napi_budget)?,
-                    }
-                }
-            })
-        };
-        read(fields).map_err(D::Error::custom)
-    }
-}
+read_tagged!(Action, "op", {
+    AllocPages "alloc_pages" {
+        cpu: or(u16::default),
+        gfp: field,
+        order: or(u8::default),
+        into: or(default_holder),
+        count: or(one),
+        burst: or(bool::default),
+    },
+    AllocPagesBulk "alloc_pages_bulk" {
+        cpu: or(u16::default),
+        gfp: field,
+        nr_pages: field,
+        target: field,
+        into: or(default_holder),
+    },
+    Free "free" { cpu: or(u16::default), from: field, slots: opt, count: opt },
+    FreePfn "free_pfn" { cpu: or(u16::default), pfn: field, order: or(u8::default), from: or(default_holder) },
+    Drain "drain" { cpu: opt },
+    PageCache "page_cache" { cpu: or(u16::default), pages: field },
+    Random "random" { ops: field, seed: opt },
+    Sunrpc "sunrpc" {
+        threads: field,
+        payload_kib: or(default_payload_kib),
+        svc_alloc_arg: opt,
+        splice: or(bool::default),
+        sleep_budget: or(default_sleep_budget),
+        tx_completion_cpu: opt,
+        rpcs: or(Vec::new),
+        random: opt,
+        compare_profiles: or(bool::default),
+    },
+    PagePool "page_pool" { pool: or(PoolConfig::default), polls: field, budget: or(default_napi_budget) },
+});
 
 fn default_payload_kib() -> u32 {
     RPCSVC_MAXPAYLOAD >> 10

@@ -21,12 +21,12 @@ pub(crate) type Error = serde_json::Error;
 
 impl Tagged {
     /// Read the object and its tag: `tag` names the tag field, `variants` its allowed values.
-    /// Returns the variant's index in `variants`, and the rest of the fields.
+    /// Returns the variant, and the rest of the fields.
     pub(crate) fn read<'de, D: serde::Deserializer<'de>>(
         d: D,
         tag: &'static str,
         variants: &'static [&'static str],
-    ) -> Result<(usize, Map<String, Value>), D::Error> {
+    ) -> Result<(&'static str, Map<String, Value>), D::Error> {
         let mut fields = d.deserialize_map(FieldsVisitor)?;
         let name = match fields.remove(tag) {
             Some(Value::String(name)) => name,
@@ -35,8 +35,8 @@ impl Tagged {
             }
             None => return Err(D::Error::missing_field(tag)),
         };
-        match variants.iter().position(|&v| v == name) {
-            Some(i) => Ok((i, fields)),
+        match variants.iter().find(|&&v| v == name) {
+            Some(variant) => Ok((variant, fields)),
             None => Err(D::Error::unknown_variant(&name, variants)),
         }
     }
@@ -78,6 +78,34 @@ impl Tagged {
         self.or(name, || None)
     }
 }
+
+/// `impl Deserialize` for an internally tagged enum of struct variants, read by [`Tagged`]: the
+/// tag field, then each variant with its tag value and its fields, each read as `field`
+/// (required), `opt` (an `Option`: absent or `null` is `None`) or `or(default)`.
+macro_rules! read_tagged {
+    ($ty:ident, $tag:literal, {
+        $($variant:ident $name:literal { $($field:ident: $how:ident $(($default:expr))?),* $(,)? }),* $(,)?
+    }) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                use serde::de::Error;
+                let (variant, fields) = $crate::tagged::Tagged::read(d, $tag, &[$($name),*])?;
+                let read = || -> Result<$ty, $crate::tagged::Error> {
+                    Ok(match variant {
+                        $($name => {
+                            #[allow(unused_mut)]
+                            let mut f = $crate::tagged::Tagged::new(fields, &[$(stringify!($field)),*])?;
+                            $ty::$variant { $($field: f.$how(stringify!($field) $(, $default)?)?),* }
+                        })*
+                        _ => unreachable!("read() returns one of the variants"),
+                    })
+                };
+                read().map_err(D::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use read_tagged;
 
 /// Reads an object into a map, refusing a field given twice as a derived reader does.
 struct FieldsVisitor;

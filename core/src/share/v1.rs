@@ -14,7 +14,7 @@ use crate::gfp::TaskContext;
 use crate::mem::ZoneType;
 use crate::profile::SvcAllocArg;
 use crate::scenario::{Action, Scenario};
-use crate::tagged::Tagged;
+use crate::tagged::read_tagged;
 use crate::users::page_pool::PoolConfig;
 use crate::users::sunrpc::{Rpc, RpcMix};
 
@@ -146,111 +146,27 @@ pub enum ActionV1 {
     },
 }
 
-impl<'de> Deserialize<'de> for ActionV1 {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        const OPS: &[&str] = &[
-            "alloc_pages",
-            "alloc_pages_bulk",
-            "free",
-            "free_pfn",
-            "drain",
-            "page_cache",
-            "random",
-            "sunrpc",
-            "page_pool",
-        ];
-        let (op, fields) = Tagged::read(d, "op", OPS)?;
-        let read = |fields| -> Result<ActionV1, crate::tagged::Error> {
-            Ok(match op {
-                0 => {
-                    let mut f = Tagged::new(fields, &["cpu", "gfp", "order", "into", "count", "burst"])?;
-                    ActionV1::AllocPages {
-                        cpu: f.field("cpu")?,
-                        gfp: f.field("gfp")?,
-                        order: f.field("order")?,
-                        into: f.field("into")?,
-                        count: f.field("count")?,
-                        burst: f.field("burst")?,
-                    }
-                }
-                1 => {
-                    let mut f = Tagged::new(fields, &["cpu", "gfp", "nr_pages", "target", "into"])?;
-                    ActionV1::AllocPagesBulk {
-                        cpu: f.field("cpu")?,
-                        gfp: f.field("gfp")?,
-                        nr_pages: f.field("nr_pages")?,
-                        target: f.field("target")?,
-                        into: f.field("into")?,
-                    }
-                }
-                2 => {
-                    let mut f = Tagged::new(fields, &["cpu", "from", "slots", "count"])?;
-                    ActionV1::Free {
-                        cpu: f.field("cpu")?,
-                        from: f.field("from")?,
-                        slots: f.opt("slots")?,
-                        count: f.opt("count")?,
-                    }
-                }
-                3 => {
-                    let mut f = Tagged::new(fields, &["cpu", "pfn", "order", "from"])?;
-                    ActionV1::FreePfn {
-                        cpu: f.field("cpu")?,
-                        pfn: f.field("pfn")?,
-                        order: f.field("order")?,
-                        from: f.field("from")?,
-                    }
-                }
-                4 => ActionV1::Drain { cpu: Tagged::new(fields, &["cpu"])?.opt("cpu")? },
-                5 => {
-                    let mut f = Tagged::new(fields, &["cpu", "pages"])?;
-                    ActionV1::PageCache { cpu: f.field("cpu")?, pages: f.field("pages")? }
-                }
-                6 => {
-                    let mut f = Tagged::new(fields, &["ops", "seed"])?;
-                    ActionV1::Random { ops: f.field("ops")?, seed: f.opt("seed")? }
-                }
-                7 => {
-                    let mut f = Tagged::new(
-                        fields,
-                        &[
-                            "threads",
-                            "payload_kib",
-                            "svc_alloc_arg",
-                            "splice",
-                            "sleep_budget",
-                            "tx_completion_cpu",
-                            "rpcs",
-                            "random",
-                            "compare_profiles",
-                        ],
-                    )?;
-                    ActionV1::Sunrpc {
-                        threads: f.field("threads")?,
-                        payload_kib: f.field("payload_kib")?,
-                        svc_alloc_arg: f.opt("svc_alloc_arg")?,
-                        splice: f.field("splice")?,
-                        sleep_budget: f.field("sleep_budget")?,
-                        tx_completion_cpu: f.opt("tx_completion_cpu")?,
-                        rpcs: f.field("rpcs")?,
-                        random: f.opt("random")?,
-                        compare_profiles: f.field("compare_profiles")?,
-                    }
-                }
-                _ => {
-                    let mut f = Tagged::new(fields, &["pool", "polls", "budget"])?;
-                    ActionV1::PagePool {
-                        pool: f.field("pool")?,
-                        polls: f.field("polls")?,
-                        budget: f.field("budget")?,
-                    }
-                }
-            })
-        };
-        read(fields).map_err(D::Error::custom)
-    }
-}
+read_tagged!(ActionV1, "op", {
+    AllocPages "alloc_pages" { cpu: field, gfp: field, order: field, into: field, count: field, burst: field },
+    AllocPagesBulk "alloc_pages_bulk" { cpu: field, gfp: field, nr_pages: field, target: field, into: field },
+    Free "free" { cpu: field, from: field, slots: opt, count: opt },
+    FreePfn "free_pfn" { cpu: field, pfn: field, order: field, from: field },
+    Drain "drain" { cpu: opt },
+    PageCache "page_cache" { cpu: field, pages: field },
+    Random "random" { ops: field, seed: opt },
+    Sunrpc "sunrpc" {
+        threads: field,
+        payload_kib: field,
+        svc_alloc_arg: opt,
+        splice: field,
+        sleep_budget: field,
+        tx_completion_cpu: opt,
+        rpcs: field,
+        random: opt,
+        compare_profiles: field,
+    },
+    PagePool "page_pool" { pool: field, polls: field, budget: field },
+});
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

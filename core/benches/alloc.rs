@@ -412,6 +412,16 @@ fn summary(since: SystemTime) {
         );
         rate_line(&format!("random workload, {label}"), per, "op", rate);
         m.check().expect("the model is consistent after the random workload");
+        let (blocks, bytes) = m.holders.iter().fold((0, 0), |(n, b), h| match &h.slots {
+            Slots::List(l) => (n + l.len() as usize, b + l.heap_bytes()),
+            Slots::Array(_) => (n, b),
+        });
+        println!(
+            "        its list holders then: {blocks} blocks, {:.1} KiB beside the page records \
+             ({:.1} bytes a block)",
+            bytes as f64 / 1024.0,
+            bytes as f64 / blocks.max(1) as f64
+        );
     }
     for (what, (refills, flushes)) in [("single", single_traffic), ("bulk", bulk_traffic)] {
         println!(

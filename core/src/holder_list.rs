@@ -8,7 +8,7 @@
 //! Every block added gets the next stamp; the blocks sit in a vector by stamp (`NIL` where a
 //! block has left), and a Fenwick tree counts the live blocks per chunk of stamps. While a page
 //! is held its `lru.next` is unused, so it keeps the page's stamp there, which makes removing a
-//! block O(log n) too. The vector is compacted when half of it is holes.
+//! block O(log n) too. The vector is compacted when a third of it is holes.
 
 use serde::Serialize;
 
@@ -64,8 +64,14 @@ impl HolderList {
 
     /// `list_add()`: `pfn` becomes the head.
     pub fn add(&mut self, pages: &mut [Page], pfn: Pfn) {
-        if self.stamps.len() >= 2 * self.len as usize + 2 * CHUNK {
+        // Holes are at most half as many as blocks, and the vector grows by a quarter at a
+        // time: about 6 bytes a held block, rather than the 16 that holes up to the blocks'
+        // number and doubling would allow.
+        if self.stamps.len() >= self.len as usize * 3 / 2 + CHUNK {
             self.compact(pages);
+        }
+        if self.stamps.len() == self.stamps.capacity() {
+            self.stamps.reserve_exact(self.stamps.len() / 4 + CHUNK);
         }
         let stamp = self.stamps.len();
         self.stamps.push(pfn);
@@ -154,6 +160,7 @@ impl HolderList {
     /// Renumber the live blocks from 0, dropping the holes.
     fn compact(&mut self, pages: &mut [Page]) {
         self.stamps.retain(|&p| p != NIL);
+        self.stamps.shrink_to(self.stamps.len() * 5 / 4 + CHUNK);
         self.first = 0;
         self.tree.clear();
         let chunks = self.stamps.len().div_ceil(CHUNK);

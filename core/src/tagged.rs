@@ -15,8 +15,9 @@ pub(crate) struct Tagged {
     fields: Map<String, Value>,
 }
 
-/// What reading a tagged object can fail with: serde_json's error, which gets the position of
-/// the object in the text when it leaves the enclosing reader.
+/// What reading a tagged object can fail with: serde_json's error. serde_json gives it a line
+/// and column on its way out, those of the end of the enclosing list (the object has been read
+/// whole when it is checked), so [`seq_named`] says which element it is.
 pub(crate) type Error = serde_json::Error;
 
 impl Tagged {

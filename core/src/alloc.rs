@@ -54,7 +54,7 @@ impl Machine {
     }
 
     /// The zones eligible from a position on: `for_next_zone_zonelist_nodemask()`.
-    pub(crate) fn eligible_zone(&self, ac: &AllocContext, pos: usize) -> Option<ZonerefAt> {
+    fn eligible_zone(&self, ac: &AllocContext, pos: usize) -> Option<ZonerefAt> {
         let list = self.zonelist(ac);
         let pos = (pos..list.len()).find(|&i| list[i].zone_idx <= ac.highest_zoneidx)?;
         Some(ZonerefAt { pos, zone: list[pos].zone })
@@ -67,6 +67,8 @@ impl Machine {
 
     /// The next eligible zone of a zonelist walk: the preferred zone first (the walk starts at
     /// `ac->preferred_zoneref`, already found by `prepare_alloc_pages`), then those after `at`.
+    /// The preferred zoneref is the first eligible one, so this is also the walk of the whole
+    /// zonelist (`for_each_zone_zonelist_nodemask()`) that reclaim and the retry checks make.
     #[inline]
     pub(crate) fn next_zone(&self, ac: &AllocContext, at: Option<ZonerefAt>) -> Option<ZonerefAt> {
         match at {
@@ -383,9 +385,9 @@ impl Machine {
 
     /// `unreserve_highatomic_pageblock()`: give a highatomic pageblock back to the requested type.
     pub(crate) fn unreserve_highatomic_pageblock(&mut self, ac: &AllocContext, force: bool) -> bool {
-        let mut pos = 0;
-        while let Some(r) = self.eligible_zone(ac, pos) {
-            pos = r.pos + 1;
+        let mut at = None;
+        while let Some(r) = self.next_zone(ac, at) {
+            at = Some(r);
             let z = r.zone;
             if !force && self.zones[z].nr_reserved_highatomic <= u64::from(crate::mem::PAGEBLOCK_NR_PAGES) {
                 continue;
@@ -555,9 +557,9 @@ impl Machine {
         }
         let mut ret = false;
         if *no_progress_loops <= MAX_RECLAIM_RETRIES {
-            let mut pos = 0;
-            while let Some(r) = self.eligible_zone(ac, pos) {
-                pos = r.pos + 1;
+            let mut at = None;
+            while let Some(r) = self.next_zone(ac, at) {
+                at = Some(r);
                 let z = r.zone;
                 let available = self.zone_reclaimable_pages(z) as i64 + self.zones[z].nr_free_pages;
                 let zone = &self.zones[z];

@@ -47,10 +47,10 @@ impl Machine {
     /// `wake_all_kswapds()`: wake the kswapd of each node the zonelist reaches.
     pub(crate) fn wake_all_kswapds(&mut self, ac: &AllocContext) {
         trace_event!(self, Event::Enter { func: Func::WakeAllKswapds, args: Args::default() });
-        let mut pos = 0;
+        let mut at = None;
         let mut last_node = usize::MAX;
-        while let Some(r) = self.eligible_zone(ac, pos) {
-            pos = r.pos + 1;
+        while let Some(r) = self.next_zone(ac, at) {
+            at = Some(r);
             let z = r.zone;
             if self.zones[z].node != last_node {
                 last_node = self.zones[z].node;
@@ -178,10 +178,10 @@ impl Machine {
             Event::Counter { counter: Counter::Allocstall, zone: None, cpu: None, delta: 1, value }
         );
         let mut progress = 0;
-        let mut pos = 0;
+        let mut at = None;
         let mut last_node = usize::MAX;
-        while let Some(r) = self.eligible_zone(ac, pos) {
-            pos = r.pos + 1;
+        while let Some(r) = self.next_zone(ac, at) {
+            at = Some(r);
             let z = r.zone;
             let node = self.zones[z].node;
             if node == last_node || progress >= SWAP_CLUSTER_MAX as u32 {

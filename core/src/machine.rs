@@ -60,6 +60,16 @@ pub enum Slots {
     Array(Vec<Pfn>),
 }
 
+impl Slots {
+    /// Blocks held: list entries, or non-NULL slots.
+    pub fn blocks(&self) -> u32 {
+        match self {
+            Slots::List(l) => l.len(),
+            Slots::Array(a) => a.iter().filter(|&&p| p != NIL).count() as u32,
+        }
+    }
+}
+
 /// A caller that holds allocated pages: a driver's list, sunrpc's `rq_pages`, the page cache.
 #[derive(Clone, Debug, Serialize)]
 pub struct Holder {
@@ -335,12 +345,22 @@ impl Machine {
         );
     }
 
-    /// Pages the page cache pool holds (reclaimable memory).
-    pub fn page_cache_pages(&self) -> u32 {
+    /// The page cache pool's list (reclaimable memory), oldest at the tail.
+    pub fn page_cache(&self) -> &HolderList {
         match &self.holders[PAGE_CACHE as usize].slots {
-            Slots::List(l) => l.len(),
+            Slots::List(l) => l,
             Slots::Array(_) => unreachable!("the page cache is a list"),
         }
+    }
+
+    /// Pages the page cache pool holds.
+    pub fn page_cache_pages(&self) -> u32 {
+        self.page_cache().len()
+    }
+
+    /// Blocks a holder has.
+    pub fn held(&self, owner: u32) -> u32 {
+        self.holders[owner as usize].slots.blocks()
     }
 
     /// The pageblock a pfn is in, as its first pfn.

@@ -132,9 +132,10 @@ pub enum PageState {
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Page {
-    /// `lru.next`.
+    /// `lru.next`; on a page a holder's list holds, its place in that list
+    /// ([`crate::holder_list::HolderList`]), as nothing else reads a held page's `lru`.
     pub next: Pfn,
-    /// `lru.prev`.
+    /// `lru.prev` (unused on a page a holder's list holds).
     pub prev: Pfn,
     /// For [`PageState::Pcp`]: the CPU; for [`PageState::Allocated`]: the holder id, which is
     /// why a machine has at most [`crate::machine::MAX_HOLDERS`] holders.

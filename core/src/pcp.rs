@@ -62,7 +62,7 @@ pub fn pcp_allowed_order(profile: &Profile, order: u8) -> bool {
         return true;
     }
     match profile.pcp_lists {
-        PcpLists::ByMigratetype => order == 0,
+        PcpLists::ByMigratetype => false,
         _ => order <= PAGE_ALLOC_COSTLY_ORDER || order == PAGEBLOCK_ORDER,
     }
 }

@@ -6,7 +6,7 @@
 use crate::alloc::AllocContext;
 use crate::gfp::Wmark;
 use crate::gfp::{AllocFlags, Gfp};
-use crate::machine::{Machine, Slots, PAGE_CACHE};
+use crate::machine::{Machine, PAGE_CACHE};
 use crate::mem::{Pfn, ZoneType, NIL};
 use crate::trace::{Args, Counter, Event, Func};
 use crate::watermark::SWAP_CLUSTER_MAX;
@@ -112,15 +112,9 @@ impl Machine {
     /// `shrink_node()`, reduced: free up to `nr` of the node's oldest page-cache pages.
     fn shrink_node(&mut self, node: usize, nr: u32, direct: bool) -> u32 {
         let mut freed = 0;
-        let mut pfn = match &self.holders[PAGE_CACHE as usize].slots {
-            Slots::List(l) => l.tail(),
-            Slots::Array(_) => NIL,
-        };
+        let mut pfn = self.page_cache().tail();
         while pfn != NIL && freed < nr {
-            let newer = match &self.holders[PAGE_CACHE as usize].slots {
-                Slots::List(l) => l.newer(&self.pages, pfn),
-                Slots::Array(_) => NIL,
-            };
+            let newer = self.page_cache().newer(&self.pages, pfn);
             let z = self.pfn_zone(pfn).expect("page cache pages are in a zone");
             if self.zones[z].node == node {
                 self.release_from_holder(PAGE_CACHE, pfn, None);

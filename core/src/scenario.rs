@@ -23,11 +23,6 @@ fn default_profile() -> String {
     DEFAULT_PROFILE.into()
 }
 
-/// The actions, an error naming the one it is in.
-fn actions<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Action>, D::Error> {
-    crate::tagged::seq_named(d, "actions")
-}
-
 fn default_holder() -> String {
     "pages".into()
 }
@@ -284,7 +279,7 @@ pub struct Scenario {
     /// The context allocations run in (task or softirq, rt, PF_MEMALLOC, OOM victim).
     #[serde(default)]
     pub task: TaskContext,
-    #[serde(deserialize_with = "actions")]
+    #[serde(deserialize_with = "crate::tagged::actions")]
     pub actions: Vec<Action>,
 }
 

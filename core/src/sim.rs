@@ -353,14 +353,6 @@ fn holder_blocks(
     }
 }
 
-/// How many blocks a holder has.
-fn held_blocks(m: &Machine, owner: u32) -> usize {
-    match &m.holders[owner as usize].slots {
-        Slots::List(l) => l.len() as usize,
-        Slots::Array(a) => a.iter().filter(|&&p| p != NIL).count(),
-    }
-}
-
 /// `take` blocks of a holder from its `start`th on, wrapping round to the first: the same blocks,
 /// in the same order, as [`holder_blocks`] cycled, without collecting every block of a page cache
 /// that may hold hundreds of thousands.
@@ -433,7 +425,7 @@ impl Workload {
                     .filter(|&h| h == PAGE_CACHE || m.holders[h as usize].name.starts_with(&self.prefix))
                     .collect();
                 let owner = candidates[(rng.next_u32() as usize) % candidates.len()];
-                let held = held_blocks(m, owner);
+                let held = m.held(owner) as usize;
                 if held == 0 {
                     return Ok(());
                 }

@@ -131,10 +131,20 @@ impl<'de> Visitor<'de> for FieldsVisitor {
     }
 }
 
+/// A scenario's `actions` (`#[serde(deserialize_with = "crate::tagged::actions")]`), each error
+/// naming the action it is in.
+pub(crate) fn actions<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    seq_named(d, "actions")
+}
+
 /// A list of tagged objects whose errors say which element they are in: `actions[3]: missing
 /// field `gfp``. (An element's error is placed by serde_json at the end of the list, as the
 /// element has been read whole when it is checked.)
-pub(crate) fn seq_named<'de, D, T>(d: D, name: &'static str) -> Result<Vec<T>, D::Error>
+fn seq_named<'de, D, T>(d: D, name: &'static str) -> Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

@@ -282,10 +282,7 @@ impl Measure {
                 count(area.free_list.iter().map(|l| u64::from(l.len)).sum::<u64>())
             }
             Measure::Watermark { zone, mark } => count(node0_zone(m, *zone)?.watermark[*mark as usize]),
-            Measure::Held { holder } => count(match holder_slots(m, holder)? {
-                Slots::Array(a) => a.iter().filter(|&&p| p != NIL).count(),
-                Slots::List(l) => l.len() as usize,
-            }),
+            Measure::Held { holder } => count(holder_slots(m, holder)?.blocks()),
             Measure::Holes { holder } => match holder_slots(m, holder)? {
                 Slots::Array(a) => count(a.iter().filter(|&&p| p == NIL).count()),
                 Slots::List(_) => return Err(format!("{holder:?} is a list: it has no NULL slots")),

@@ -28,7 +28,7 @@ pub struct ScenarioV1 {
     pub seed: u64,
     pub machine: MachineV1,
     pub task: TaskV1,
-    #[serde(deserialize_with = "actions")]
+    #[serde(deserialize_with = "crate::tagged::actions")]
     pub actions: Vec<ActionV1>,
 }
 
@@ -76,11 +76,6 @@ pub struct TaskV1 {
     pub rt_task: bool,
     pub pf_memalloc: bool,
     pub oom_victim: bool,
-}
-
-/// The actions, an error naming the one it is in.
-fn actions<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ActionV1>, D::Error> {
-    crate::tagged::seq_named(d, "actions")
 }
 
 /// Read by hand ([`crate::tagged`]), not derived: the same JSON, a fraction of the code.

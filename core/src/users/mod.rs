@@ -94,14 +94,6 @@ fn classify(api: AllocApi, events: &[Event]) -> AllocPath {
     AllocPath::Bulk
 }
 
-/// Pages held by a holder (list entries or non-NULL slots).
-fn held(m: &Machine, owner: u32) -> u32 {
-    match &m.holders[owner as usize].slots {
-        crate::machine::Slots::List(l) => l.len(),
-        crate::machine::Slots::Array(a) => a.iter().filter(|&&p| p != crate::mem::NIL).count() as u32,
-    }
-}
-
 /// Call `alloc_page` or `alloc_pages_bulk` on `cpu` for holder `owner` and record the call. For
 /// `alloc_page` the page goes to array slot `slot`.
 fn call_allocator(
@@ -124,7 +116,7 @@ fn call_allocator(
         },
         _ => nr_pages,
     };
-    let held_before = held(m, owner);
+    let held_before = m.held(owner);
     let cost_before = m.trace.cost;
     let first = m.trace.events.len();
     // A counting trace records the call's events just long enough to read its path from them,
@@ -154,7 +146,7 @@ fn call_allocator(
         nr_pages,
         holes,
         returned,
-        allocated: held(m, owner) - held_before,
+        allocated: m.held(owner) - held_before,
         path,
         events: (first, end),
         cost: m.trace.cost.since(&cost_before),
@@ -273,7 +265,7 @@ pub fn run_page_pool(
         stats: pool.stats,
         cached: pool.count,
         ring: pool.ring_len(m),
-        in_flight: held(m, pool.in_flight),
+        in_flight: m.held(pool.in_flight),
         refills: pool.refills,
     })
 }

@@ -183,13 +183,6 @@ pub struct PagePool {
     rng: Pcg64Mcg,
 }
 
-fn list_len(m: &Machine, holder: u32) -> u32 {
-    match &m.holders[holder as usize].slots {
-        Slots::List(l) => l.len(),
-        Slots::Array(_) => 0,
-    }
-}
-
 /// Run `f` on `cpu` in softirq context, as NAPI does.
 fn in_softirq<T>(m: &mut Machine, cpu: u16, f: impl FnOnce(&mut Machine) -> T) -> T {
     let saved = m.task;
@@ -256,7 +249,7 @@ impl PagePool {
     /// `page_pool_refill_alloc_cache()`: move up to 64 pages from the ring into the cache; a
     /// page of another node is given back and ends the refill.
     fn refill_alloc_cache(&mut self, m: &mut Machine) -> Option<Pfn> {
-        if list_len(m, self.ring) == 0 {
+        if m.held(self.ring) == 0 {
             self.stats.empty += 1;
             return None;
         }
@@ -351,7 +344,7 @@ impl PagePool {
             self.stats.recycled_cached += 1;
             return;
         }
-        if list_len(m, self.ring) < self.config.ring_size {
+        if m.held(self.ring) < self.config.ring_size {
             m.move_held(pfn, (self.in_flight, None), (self.ring, None));
             self.stats.recycled_ring += 1;
             return;
@@ -398,6 +391,6 @@ impl PagePool {
 
     /// Pages on the ring.
     pub fn ring_len(&self, m: &Machine) -> u32 {
-        list_len(m, self.ring)
+        m.held(self.ring)
     }
 }

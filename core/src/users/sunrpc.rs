@@ -761,7 +761,7 @@ impl SvcServ {
             let at = self.threads[t].rq_next_page;
             let old = slot(m, rq, at);
             if old != NIL {
-                if held_list_len(m, pvec) as usize == PAGEVEC_SIZE {
+                if m.held(pvec) as usize == PAGEVEC_SIZE {
                     release_pages(m, pvec);
                 }
                 m.move_held(old, (rq, Some(at)), (pvec, None));
@@ -828,13 +828,6 @@ impl SvcServ {
     /// Threads stopped as hung.
     pub fn hung_threads(&self) -> u32 {
         self.threads.iter().filter(|t| t.hung).count() as u32
-    }
-}
-
-fn held_list_len(m: &Machine, holder: u32) -> u32 {
-    match &m.holders[holder as usize].slots {
-        Slots::List(l) => l.len(),
-        Slots::Array(_) => 0,
     }
 }
 

@@ -86,7 +86,7 @@ fn calibration_machine(profile: &'static Profile, mode: TraceMode) -> Machine {
 }
 
 impl Bench04Run {
-    /// A warm 4 GiB machine ([`calibration_machine`]).
+    /// A warm 4 GiB machine (`calibration_machine`).
     pub fn new(profile: &'static Profile, kind: Bench04, mode: TraceMode) -> Bench04Run {
         let mut machine = calibration_machine(profile, mode);
         let holder = match kind {

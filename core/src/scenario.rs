@@ -36,7 +36,7 @@ pub const MAX_ACTION_PAGES: u32 = 1 << 20;
 /// The most operations one random workload may generate.
 pub const MAX_RANDOM_OPS: u32 = 50_000_000;
 
-/// One step of a scenario. Read by hand ([`crate::tagged`], below), not derived: the same JSON,
+/// One step of a scenario. Read by hand (`read_tagged!` below, from `tagged.rs`), not derived: the same JSON,
 /// a fraction of the code. A field left out takes the default its doc names.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

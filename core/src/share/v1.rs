@@ -78,7 +78,7 @@ pub struct TaskV1 {
     pub oom_victim: bool,
 }
 
-/// Read by hand ([`crate::tagged`]), not derived: the same JSON, a fraction of the code.
+/// Read by hand (`read_tagged!` below, from `tagged.rs`), not derived: the same JSON, a fraction of the code.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ActionV1 {

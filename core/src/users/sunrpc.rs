@@ -87,7 +87,7 @@ impl SvcConfig {
     }
 
     /// Check the numbers and that the profile has the API the form calls. `field` prefixes the
-    /// field names in errors ("actions[3]").
+    /// field names in errors (`actions[3]`).
     pub fn validate(&self, profile: &Profile, field: &str) -> Result<(), ConfigError> {
         let bad = |name: &str, value: String, allowed: String| ConfigError {
             field: format!("{field}.{name}"),
